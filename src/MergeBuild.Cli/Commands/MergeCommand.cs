@@ -1,0 +1,98 @@
+using System.CommandLine;
+using MergeBuild.Checkpoints;
+using MergeBuild.Diagnostics;
+using MergeBuild.Execution;
+using MergeBuild.Planning;
+using MergeBuild.Recipes;
+
+namespace MergeBuild.Cli.Commands;
+
+/// <summary><c>mergebuild merge RECIPE OUT</c>: mergekit-yaml's job, with its meaningful flags.</summary>
+internal static class MergeCommand
+{
+    public static Command Create(MergeBuildCli cli)
+    {
+        var recipe = new Argument<string>("recipe") { Description = "The mergekit YAML recipe." };
+        var output = new Argument<string>("out") { Description = "The folder to write the merged model to." };
+        var shardSize = new Option<string>("--out-shard-size")
+        {
+            Description = "Largest weight file, in bytes, with k/m/b suffixes (x1000), as mergekit.",
+            DefaultValueFactory = _ => "5B",
+        };
+        var copyTokenizer = new Option<bool>("--copy-tokenizer")
+        {
+            Description = "Copy the donor's tokenizer files (the default).",
+        };
+        var noCopyTokenizer = new Option<bool>("--no-copy-tokenizer")
+        {
+            Description = "Do not copy tokenizer files.",
+        };
+        var allowCrimes = new Option<bool>("--allow-crimes")
+        {
+            Description = "Merge models whose architectures differ (you vouch that their tensors line up).",
+        };
+        var seed = new Option<ulong?>("--random-seed")
+        {
+            Description = $"Seed for randomized methods (default {MergeOptions.DefaultRandomSeed}); recorded in the model card.",
+        };
+        var threads = new Option<int>("--threads", "-j")
+        {
+            Description = "Worker threads (the output is identical for any count).",
+            DefaultValueFactory = _ => Environment.ProcessorCount,
+        };
+        var noCard = new Option<bool>("--no-write-model-card")
+        {
+            Description = "Do not write README.md and mergekit_config.yml.",
+        };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Print only errors and the final line." };
+
+        var command = new Command("merge", "Merge the models a recipe names into OUT.")
+        {
+            recipe, output, shardSize, copyTokenizer, noCopyTokenizer, allowCrimes, seed, threads, noCard, quiet,
+        };
+        command.SetAction((parse, cancellationToken) => Task.FromResult(cli.Guard(() =>
+        {
+            if (parse.GetValue(copyTokenizer) && parse.GetValue(noCopyTokenizer))
+            {
+                throw new MergeBuildException(ErrorCodes.InvalidOption,
+                    "--copy-tokenizer and --no-copy-tokenizer contradict each other.", hint: "Pass one of them.");
+            }
+
+            var threadCount = parse.GetValue(threads);
+            if (threadCount < 1)
+            {
+                throw new MergeBuildException(ErrorCodes.InvalidOption, $"--threads must be at least 1, not {threadCount}.");
+            }
+
+            var options = new MergeOptions
+            {
+                MaxShardBytes = ShardSize.Parse(parse.GetValue(shardSize)!),
+                CopyTokenizer = !parse.GetValue(noCopyTokenizer),
+                Threads = threadCount,
+                RandomSeed = parse.GetValue(seed) ?? MergeOptions.DefaultRandomSeed,
+                WriteModelCard = !parse.GetValue(noCard),
+            };
+
+            var recipePath = parse.GetValue(recipe)!;
+            var plan = MergePlanner.Plan(RecipeParser.ParseFile(recipePath),
+                new PlanOptions { AllowCrimes = parse.GetValue(allowCrimes) });
+            var isQuiet = parse.GetValue(quiet);
+            if (!isQuiet)
+            {
+                foreach (var warning in plan.Warnings)
+                {
+                    cli.Error.WriteLine($"{recipePath}: warning: {warning}");
+                }
+            }
+
+            var display = isQuiet ? null : new ProgressDisplay(cli.Output, cli.Interactive);
+            var result = MergeExecutor.Execute(plan, parse.GetValue(output)!, options, display, cancellationToken);
+            display?.Finish();
+            cli.Output.WriteLine(
+                $"{recipePath} → {result.OutputFolder}: {plan.Recipe.MergeMethod}, {plan.Models.Count} models, " +
+                $"{result.TensorCount} tensors, {Formatting.Bytes(result.WeightBytes)} in {Formatting.Seconds(result.Elapsed)}");
+            return 0;
+        })));
+        return command;
+    }
+}

@@ -1,0 +1,28 @@
+using MergeBuild.Checkpoints;
+
+namespace MergeBuild.Execution;
+
+/// <summary>Options of one merge run that do not come from the recipe.</summary>
+public sealed record MergeOptions
+{
+    /// <summary>The seed randomized methods use when none is given; recorded in every output's model card.</summary>
+    public const ulong DefaultRandomSeed = 1234;
+
+    /// <summary>mergekit's <c>--out-shard-size</c>, in bytes.</summary>
+    public long MaxShardBytes { get; init; } = ShardSize.Default;
+
+    /// <summary>Copy the donor's tokenizer files (mergekit's <c>--copy-tokenizer</c>, on by default).</summary>
+    public bool CopyTokenizer { get; init; } = true;
+
+    /// <summary>Worker threads; the output is byte-identical whatever the count.</summary>
+    public int Threads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Seed for randomized methods (DARE, DELLA).</summary>
+    public ulong RandomSeed { get; init; } = DefaultRandomSeed;
+
+    /// <summary>Write <c>README.md</c> (model card) and <c>mergekit_config.yml</c>.</summary>
+    public bool WriteModelCard { get; init; } = true;
+
+    /// <summary>Elements per chunk for element-wise methods: small enough to stay in cache, large enough to amortize calls.</summary>
+    public int ChunkElements { get; init; } = 1 << 16;
+}

@@ -1,0 +1,5 @@
+namespace MergeBuild.Execution;
+
+/// <summary>What a finished merge produced.</summary>
+public sealed record MergeResult(string OutputFolder, IReadOnlyList<string> Files, int TensorCount, long WeightBytes,
+    TimeSpan Elapsed);

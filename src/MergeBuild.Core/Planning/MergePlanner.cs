@@ -1,0 +1,242 @@
+using MergeBuild.Diagnostics;
+using MergeBuild.Methods;
+using MergeBuild.Models;
+using MergeBuild.Recipes;
+
+namespace MergeBuild.Planning;
+
+/// <summary>
+/// Turns a parsed recipe into a <see cref="MergePlan"/>, checking it against the models' configs and safetensors
+/// headers only: models exist, architectures agree, tensor names and shapes line up, layer ranges are valid and
+/// every required parameter is present and in range. Nothing heavy is read, so a typo fails in well under a second
+/// (mergekit finds most of these after downloading every model).
+/// </summary>
+public static class MergePlanner
+{
+    /// <summary>Plans the recipe set's final document.</summary>
+    public static MergePlan Plan(RecipeSet recipes, PlanOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(recipes);
+        options ??= new PlanOptions();
+        var recipe = recipes.Final;
+
+        if (recipes.Documents.Count > 1)
+        {
+            throw new MergeBuildException(ErrorCodes.UnsupportedMethod,
+                $"this recipe has {recipes.Documents.Count} documents (a mergekit-multi recipe); this version of " +
+                "MergeBuild merges single-document recipes.",
+                recipes.Documents[1].Location, "Split the documents into separate recipe files and merge them in order.");
+        }
+
+        if (!MergeMethods.TryGet(recipe.MergeMethod, out var method))
+        {
+            throw new MergeBuildException(ErrorCodes.UnsupportedMethod,
+                $"'{recipe.MergeMethod}' is a mergekit method this version of MergeBuild cannot run yet.",
+                recipe.MergeMethodLocation, $"Methods available now: {string.Join(", ", MergeMethods.Names)}.");
+        }
+
+        RejectUnsupportedFeatures(recipe);
+
+        var models = new ModelSet(recipes.FilePath);
+        foreach (var reference in recipe.AllModelReferences())
+        {
+            models.Resolve(reference);
+        }
+
+        CheckArchitectures(models.All, options);
+
+        var baseModel = recipe.BaseModel is null ? null : models.Resolve(recipe.BaseModel);
+        var slices = recipe.UsesSlices
+            ? NormalizeSlices(recipe, models, baseModel)
+            : [NormalizeModels(recipe, models, baseModel)];
+
+        var context = new PlanningContext(recipe, method, slices);
+        var jobs = new JobBuilder(context).BuildAll();
+
+        return new MergePlan
+        {
+            RecipeSet = recipes,
+            Models = models.All,
+            Donor = baseModel ?? models.All[0],
+            Jobs = jobs,
+            OutputLayerCount = recipe.UsesSlices ? slices.Sum(s => s.Length) : null,
+            ConfigDType = recipe.OutDType ?? recipe.DType,
+            Warnings = context.Warnings,
+        };
+    }
+
+    private static void RejectUnsupportedFeatures(Recipe recipe)
+    {
+        if (recipe.Tokenizer is not null || recipe.TokenizerSource is not null)
+        {
+            throw new MergeBuildException(ErrorCodes.UnsupportedMethod,
+                "tokenizer merging (tokenizer / tokenizer_source) is not supported by this version of MergeBuild yet.",
+                recipe.Tokenizer?.Location ?? recipe.Location,
+                "Remove the setting to merge models that share one vocabulary.");
+        }
+
+        if (recipe.ChatTemplate is not null)
+        {
+            throw new MergeBuildException(ErrorCodes.UnsupportedMethod,
+                "chat_template is applied when a tokenizer is built, which this version of MergeBuild does not do yet.",
+                recipe.Location, "Remove chat_template; the donor model's tokenizer files are copied as they are.");
+        }
+    }
+
+    private static void CheckArchitectures(IReadOnlyList<PlannedModel> models, PlanOptions options)
+    {
+        var first = models[0];
+        foreach (var model in models.Skip(1))
+        {
+            var a = first.Folder.Config.Architecture;
+            var b = model.Folder.Config.Architecture;
+            if (!string.Equals(a, b, StringComparison.Ordinal) && !options.AllowCrimes)
+            {
+                throw new MergeBuildException(ErrorCodes.ArchitectureMismatch,
+                    $"'{model.Reference.Text}' is a {b ?? "model without architectures"} but '{first.Reference.Text}' " +
+                    $"is a {a ?? "model without architectures"}; models of different architectures do not share tensors.",
+                    model.Reference.Location,
+                    "Merge models fine-tuned from the same base, or pass --allow-crimes if you know their tensors line up.");
+            }
+        }
+    }
+
+    private static NormalizedSlice NormalizeModels(Recipe recipe, ModelSet models, PlannedModel? baseModel)
+    {
+        var sources = new List<NormalizedSource>();
+        foreach (var input in recipe.Models)
+        {
+            var model = models.Resolve(input.Model);
+            if (sources.Any(s => s.Model == model))
+            {
+                throw new MergeBuildException(ErrorCodes.InvalidValue,
+                    $"'{input.Model.Text}' is listed twice under models.", input.Location,
+                    "List each model once; use slices: with layer_range to combine layers of one model.");
+            }
+
+            sources.Add(new NormalizedSource(model, 0, LayerCount(model), input.Parameters, input.Location));
+        }
+
+        if (baseModel is not null && sources.All(s => s.Model != baseModel))
+        {
+            if (recipe.Method.BaseModel == BaseModelUse.NotUsed)
+            {
+                throw new MergeBuildException(ErrorCodes.MissingBaseModel,
+                    $"{recipe.MergeMethod} does not use base_model, and '{baseModel.Reference.Text}' is not listed " +
+                    "under models (mergekit would fail on its missing weight).",
+                    recipe.BaseModel!.Location, "List it under models with a weight, or remove base_model.");
+            }
+
+            // mergekit appends an unlisted base model last, with no parameters of its own.
+            sources.Add(new NormalizedSource(baseModel, 0, LayerCount(baseModel), ParameterMap.Empty,
+                recipe.BaseModel!.Location));
+        }
+
+        var first = sources[0];
+        foreach (var source in sources.Skip(1).Where(s => s.Length != first.Length))
+        {
+            throw new MergeBuildException(ErrorCodes.InvalidLayerRange,
+                $"'{source.Model.Reference.Text}' has {source.Length} layers but '{first.Model.Reference.Text}' has " +
+                $"{first.Length}; a models: merge combines layer i of every model.",
+                source.Location, "Use slices: with layer_range to choose which layers to combine.");
+        }
+
+        return new NormalizedSlice(sources, baseModel, ParameterMap.Empty, recipe.Location);
+    }
+
+    private static List<NormalizedSlice> NormalizeSlices(Recipe recipe, ModelSet models, PlannedModel? baseModel)
+    {
+        var result = new List<NormalizedSlice>();
+        foreach (var slice in recipe.Slices)
+        {
+            var sliceBase = slice.BaseModel is null ? baseModel : models.Resolve(slice.BaseModel);
+            var sources = new List<NormalizedSource>();
+            foreach (var source in slice.Sources)
+            {
+                var model = models.Resolve(source.Model);
+                var layers = LayerCount(model);
+                if (source.LayerRange is not { } range)
+                {
+                    throw new MergeBuildException(ErrorCodes.InvalidLayerRange,
+                        $"the slice source '{source.Model.Text}' has no layer_range.", source.Location,
+                        $"Add layer_range: [start, end) within the model's {layers} layers, e.g. [0, {layers}].");
+                }
+
+                if (range.Start < 0 || range.End > layers || range.Start >= range.End)
+                {
+                    throw new MergeBuildException(ErrorCodes.InvalidLayerRange,
+                        $"layer_range [{range.Start}, {range.End}] does not fit '{source.Model.Text}', which has " +
+                        $"{layers} layers (valid ranges lie within [0, {layers}] and are not empty).",
+                        range.Location, "layer_range is half-open: [0, 4] takes layers 0, 1, 2 and 3.");
+                }
+
+                if (sources.Any(s => s.Model == model))
+                {
+                    throw new MergeBuildException(ErrorCodes.InvalidValue,
+                        $"'{source.Model.Text}' appears twice in one slice; mergekit would silently keep only one of " +
+                        "its layer ranges.", source.Location, "Put each layer range in a slice of its own.");
+                }
+
+                sources.Add(new NormalizedSource(model, range.Start, range.End, source.Parameters, source.Location));
+            }
+
+            foreach (var source in sources.Skip(1).Where(s => s.Length != sources[0].Length))
+            {
+                throw new MergeBuildException(ErrorCodes.InvalidLayerRange,
+                    $"the sources of one slice must span the same number of layers: '{source.Model.Reference.Text}' " +
+                    $"spans {source.Length}, '{sources[0].Model.Reference.Text}' spans {sources[0].Length}.",
+                    source.Location, "Make every layer_range in the slice the same length.");
+            }
+
+            result.Add(new NormalizedSlice(sources, sliceBase, slice.Parameters, slice.Location));
+        }
+
+        return result;
+    }
+
+    /// <summary>The layer count from config.json, or from the tensor names when the config has none.</summary>
+    internal static int LayerCount(PlannedModel model) =>
+        model.Folder.Config.NumHiddenLayers ??
+        model.Folder.Weights.Tensors.Select(t => TensorName.Parse(t.Name)).Where(n => n.Role == TensorRole.Layer)
+            .Select(n => n.Layer + 1).DefaultIfEmpty(0).Max();
+
+    /// <summary>The distinct model folders of a recipe, opened once each, in the order the recipe names them.</summary>
+    private sealed class ModelSet(string recipePath)
+    {
+        private readonly string recipeDirectory = Path.GetDirectoryName(Path.GetFullPath(recipePath))!;
+        private readonly Dictionary<string, PlannedModel> byPath = new(StringComparer.Ordinal);
+        private readonly List<PlannedModel> all = [];
+
+        public IReadOnlyList<PlannedModel> All => all;
+
+        public PlannedModel Resolve(ModelReference reference)
+        {
+            if (reference.LoraPath is not null)
+            {
+                throw new MergeBuildException(ErrorCodes.UnsupportedMethod,
+                    $"'{reference.Text}' applies a LoRA adapter; model+lora references are not supported by this " +
+                    "version of MergeBuild yet.", reference.Location,
+                    "Merge the adapter into the model first (peft's merge_and_unload) and reference that folder.");
+            }
+
+            if (reference.Revision is not null)
+            {
+                throw new MergeBuildException(ErrorCodes.InvalidValue,
+                    $"'{reference.Text}' names a Hub revision; MergeBuild reads local model folders, which have none.",
+                    reference.Location, "Download that revision to a folder and reference the folder.");
+            }
+
+            var path = Path.GetFullPath(reference.ResolvePath(recipeDirectory));
+            if (byPath.TryGetValue(path, out var known))
+            {
+                return known;
+            }
+
+            var folder = ModelFolder.Open(path, reference.Location, reference.Text);
+            var model = new PlannedModel(all.Count, reference, folder);
+            byPath.Add(path, model);
+            all.Add(model);
+            return model;
+        }
+    }
+}

@@ -1,0 +1,17 @@
+namespace MergeBuild.Tests;
+
+/// <summary>Writes recipes into a temporary folder, with fixture model paths filled in.</summary>
+public static class RecipeFiles
+{
+    /// <summary>
+    /// Writes <paramref name="yaml"/> to <c>name</c> in <paramref name="folder"/>, replacing <c>{models}</c> with the
+    /// absolute path of the fixture models folder (YAML-quoted paths are unnecessary: fixture paths have no spaces).
+    /// </summary>
+    public static string Write(TempFolder folder, string yaml, string name = "recipe.yml")
+    {
+        var path = folder.Combine(name);
+        var modelsRoot = Path.Combine(Fixtures.Root, "models").Replace('\\', '/');
+        File.WriteAllText(path, yaml.Replace("{models}", modelsRoot, StringComparison.Ordinal));
+        return path;
+    }
+}
