@@ -54,7 +54,7 @@ public static class MergeExecutor
                     () => new WorkerBuffers(),
                     (item, _, buffers) =>
                     {
-                        Run(item, method, readers, writer, buffers);
+                        Run(item, method, readers, writer, buffers, options.RandomSeed);
                         tracker.ChunkDone(item);
                         return buffers;
                     },
@@ -73,7 +73,7 @@ public static class MergeExecutor
             if (options.WriteModelCard)
             {
                 var card = output.PathOf(ModelCard.FileName);
-                File.WriteAllText(card, ModelCard.Render(plan, options, Path.GetFileName(output.Destination)));
+                File.WriteAllText(card, ModelCard.Render(plan, options));
                 var recipeCopy = output.PathOf(ModelCard.RecipeFileName);
                 File.WriteAllText(recipeCopy, plan.RecipeSet.Text);
                 files.Add(card);
@@ -133,7 +133,7 @@ public static class MergeExecutor
         method is PassthroughMethod && PassthroughMethod.IsByteCopy(job);
 
     private static void Run(WorkItem item, IMergeMethod method, Dictionary<PlannedModel, CheckpointReader> readers,
-        CheckpointWriter writer, WorkerBuffers worker)
+        CheckpointWriter writer, WorkerBuffers worker, ulong seed)
     {
         var job = item.Job;
         if (IsCopy(method, job))
@@ -156,7 +156,7 @@ public static class MergeExecutor
             Load(baseInput, job.ComputeDType, readers, item, buffers.Base!);
         }
 
-        method.Merge(job, buffers, item.Count);
+        method.Merge(job, buffers, new MergeChunk(item.Start, item.Count, seed));
 
         var outputSize = DTypes.SizeOf(job.OutputDType);
         var bytes = worker.OutputBytes(item.Count * outputSize);

@@ -17,7 +17,7 @@ internal static class ModelCard
     /// <summary>mergekit writes the recipe next to the weights under this name; tools look for it.</summary>
     public const string RecipeFileName = "mergekit_config.yml";
 
-    public static string Render(MergePlan plan, MergeOptions options, string outputName)
+    public static string Render(MergePlan plan, MergeOptions options)
     {
         var recipe = plan.Recipe;
         var spec = recipe.Method;
@@ -29,7 +29,9 @@ internal static class ModelCard
         text.AppendLine("- mergekit");
         text.AppendLine("- mergebuild");
         text.AppendLine("---");
-        text.AppendLine(CultureInfo.InvariantCulture, $"# {outputName}");
+        // The title names the recipe, not the output folder: the same merge restored elsewhere has the same bytes.
+        var title = plan.Recipe.Name ?? Path.GetFileNameWithoutExtension(plan.RecipeSet.FilePath);
+        text.AppendLine(CultureInfo.InvariantCulture, $"# {title}");
         text.AppendLine();
         var paper = spec.PaperUrl is null ? "" : $" ([paper]({spec.PaperUrl}))";
         text.AppendLine(CultureInfo.InvariantCulture,

@@ -25,6 +25,6 @@ public interface IMergeMethod
     /// </summary>
     DType DefaultComputeDType(IReadOnlyList<DType> inputDTypes, DType? baseDType);
 
-    /// <summary>Computes <paramref name="count"/> output elements from the buffers' first <paramref name="count"/> inputs.</summary>
-    void Merge(TensorJob job, MergeBuffers buffers, int count);
+    /// <summary>Computes the chunk's output elements from the first <see cref="MergeChunk.Count"/> values of each input buffer.</summary>
+    void Merge(TensorJob job, MergeBuffers buffers, MergeChunk chunk);
 }

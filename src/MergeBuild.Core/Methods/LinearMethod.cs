@@ -21,8 +21,9 @@ public sealed class LinearMethod : IMergeMethod
     public DType DefaultComputeDType(IReadOnlyList<DType> inputDTypes, DType? baseDType) =>
         DTypePromotion.Promote(inputDTypes);
 
-    public void Merge(TensorJob job, MergeBuffers buffers, int count)
+    public void Merge(TensorJob job, MergeBuffers buffers, MergeChunk chunk)
     {
+        var count = chunk.Count;
         var dtype = job.ComputeDType;
         var n = job.Inputs.Count;
         Span<float> weights = stackalloc float[n];

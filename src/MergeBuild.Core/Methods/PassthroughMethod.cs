@@ -25,8 +25,9 @@ public sealed class PassthroughMethod : IMergeMethod
         job.Inputs.Count == 1 && job.Inputs[0].OptionalParameter("scale") is null &&
         job.Inputs[0].Tensor.DType == job.ComputeDType && job.ComputeDType == job.OutputDType;
 
-    public void Merge(TensorJob job, MergeBuffers buffers, int count)
+    public void Merge(TensorJob job, MergeBuffers buffers, MergeChunk chunk)
     {
+        var count = chunk.Count;
         var input = buffers.Inputs[0].AsSpan(0, count);
         var output = buffers.Output.AsSpan(0, count);
         if (job.Inputs[0].OptionalParameter("scale") is not { } scale)

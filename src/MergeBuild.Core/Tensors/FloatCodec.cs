@@ -9,7 +9,7 @@ namespace MergeBuild.Tensors;
 /// </summary>
 public static class FloatCodec
 {
-    private static readonly float[] E4M3Table = BuildF8Table(exponentBits: 3, bias: 7, finiteOnlyNaN: true);
+    private static readonly float[] E4M3Table = BuildF8Table(exponentBits: 4, bias: 7, finiteOnlyNaN: true);
     private static readonly float[] E5M2Table = BuildF8Table(exponentBits: 5, bias: 15, finiteOnlyNaN: false);
 
     /// <summary>Decodes <paramref name="destination"/>.Length elements of <paramref name="dtype"/> into float32.</summary>

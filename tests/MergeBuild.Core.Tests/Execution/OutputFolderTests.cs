@@ -65,7 +65,7 @@ public class OutputFolderTests
     public void Out_dtype_is_recorded_in_the_config()
     {
         using var temp = new TempFolder();
-        var output = MergeRunner.Merge(temp, Recipe + "dtype: float32\nout_dtype: float16\n");
+        var output = MergeRunner.Merge(temp, Recipe + "\ndtype: float32\nout_dtype: float16\n");
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "config.json")))!;
         Assert.Equal("float16", config["torch_dtype"]!.GetValue<string>());
         Assert.All(RawSafetensors.ReadFolder(output).Values, t => Assert.Equal("F16", t.DType));

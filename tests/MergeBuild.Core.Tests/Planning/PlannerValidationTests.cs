@@ -188,7 +188,8 @@ public class PlannerValidationTests
         Assert.Equal(39, plan.Jobs.Count);
         Assert.Equal(808_832, plan.ParameterCount);
         Assert.Equal("model.embed_tokens.weight", plan.Jobs[0].OutputName);
-        Assert.Equal("lm_head.weight", plan.Jobs[^1].OutputName);
+        // Post-layer tensors in name order: lm_head.weight, then model.norm.weight.
+        Assert.Equal(["lm_head.weight", "model.norm.weight"], plan.Jobs.TakeLast(2).Select(j => j.OutputName));
         Assert.Equal(3, plan.Models.Count);
         Assert.Same(plan.Models[0], plan.Donor);
     }
