@@ -119,15 +119,8 @@ public static class MergePlanner
 
         if (baseModel is not null && sources.All(s => s.Model != baseModel))
         {
-            if (recipe.Method.BaseModel == BaseModelUse.NotUsed)
-            {
-                throw new MergeBuildException(ErrorCodes.MissingBaseModel,
-                    $"{recipe.MergeMethod} does not use base_model, and '{baseModel.Reference.Text}' is not listed " +
-                    "under models (mergekit would fail on its missing weight).",
-                    recipe.BaseModel!.Location, "List it under models with a weight, or remove base_model.");
-            }
-
-            // mergekit appends an unlisted base model last, with no parameters of its own.
+            // mergekit appends an unlisted base model last, with no parameters of its own. Methods without a base
+            // then treat it as one more model (karcher averages it in; linear fails on its missing weight).
             sources.Add(new NormalizedSource(baseModel, 0, LayerCount(baseModel), ParameterMap.Empty,
                 recipe.BaseModel!.Location));
         }
