@@ -37,6 +37,15 @@ internal sealed class ProgressDisplay(TextWriter output, bool interactive) : IPr
         }
     }
 
+    /// <summary>Starts counting afresh for the next document of a multi-document recipe.</summary>
+    public void Reset()
+    {
+        lock (gate)
+        {
+            lastDecile = -1;
+        }
+    }
+
     /// <summary>Ends the redrawn line so the next output starts on a fresh one.</summary>
     public void Finish()
     {

@@ -45,10 +45,16 @@ internal static class MergeCommand
             Description = "Do not write README.md and mergekit_config.yml.",
         };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Print only errors and the final line." };
+        var intermediateDir = new Option<string?>("--intermediate-dir")
+        {
+            Description = "Multi-document recipes: keep the named intermediate merges in this folder " +
+                          "(by default they are written beside OUT and deleted when done).",
+        };
 
         var command = new Command("merge", "Merge the models a recipe names into OUT.")
         {
             recipe, output, shardSize, copyTokenizer, noCopyTokenizer, allowCrimes, seed, threads, noCard, quiet,
+            intermediateDir,
         };
         command.SetAction((parse, cancellationToken) => Task.FromResult(cli.Guard(() =>
         {
@@ -74,23 +80,30 @@ internal static class MergeCommand
             };
 
             var recipePath = parse.GetValue(recipe)!;
-            var plan = MergePlanner.Plan(RecipeParser.ParseFile(recipePath),
-                new PlanOptions { AllowCrimes = parse.GetValue(allowCrimes) });
+            var recipes = RecipeParser.ParseFile(recipePath);
+            var planOptions = new PlanOptions { AllowCrimes = parse.GetValue(allowCrimes) };
             var isQuiet = parse.GetValue(quiet);
-            if (!isQuiet)
+            if (!isQuiet && recipes.Documents.Count == 1)
             {
-                foreach (var warning in plan.Warnings)
+                // Single documents are planned up front so warnings appear before any work starts.
+                foreach (var warning in MergePlanner.Plan(recipes, planOptions).Warnings)
                 {
                     cli.Error.WriteLine($"{recipePath}: warning: {warning}");
                 }
             }
 
             var display = isQuiet ? null : new ProgressDisplay(cli.Output, cli.Interactive);
-            var result = MergeExecutor.Execute(plan, parse.GetValue(output)!, options, display, cancellationToken);
-            display?.Finish();
-            cli.Output.WriteLine(
-                $"{recipePath} → {result.OutputFolder}: {plan.Recipe.MergeMethod}, {plan.Models.Count} models, " +
-                $"{result.TensorCount} tensors, {Formatting.Bytes(result.WeightBytes)} in {Formatting.Seconds(result.Elapsed)}");
+            var result = RecipeMerge.Execute(recipes, parse.GetValue(output)!, options, planOptions,
+                parse.GetValue(intermediateDir), display, (document, done) =>
+                {
+                    display?.Finish();
+                    var method = document.MergeMethod;
+                    var what = document.Name is { } name && document != recipes.Final ? $" '{name}'" : "";
+                    cli.Output.WriteLine(
+                        $"{recipePath}{what} → {done.OutputFolder}: {method}, {done.ModelCount} models, {done.TensorCount} tensors, " +
+                        $"{Formatting.Bytes(done.WeightBytes)} in {Formatting.Seconds(done.Elapsed)}");
+                    display?.Reset();
+                }, cancellationToken);
             return 0;
         })));
         return command;

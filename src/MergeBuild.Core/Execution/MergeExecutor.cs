@@ -88,7 +88,8 @@ public static class MergeExecutor
 
             output.Commit($"{{\"engine\": \"MergeBuild {EngineInfo.Version}\"}}\n");
             var finalFiles = files.Select(f => Path.Combine(output.Destination, Path.GetFileName(f))).ToList();
-            return new MergeResult(output.Destination, finalFiles, plan.Jobs.Count, layout.TotalSize, stopwatch.Elapsed);
+            return new MergeResult(output.Destination, finalFiles, plan.Models.Count, plan.Jobs.Count, layout.TotalSize,
+                stopwatch.Elapsed);
         }
         catch (IOException e)
         {

@@ -11,7 +11,8 @@ public sealed class MergePlan
 {
     public required RecipeSet RecipeSet { get; init; }
 
-    public Recipe Recipe => RecipeSet.Final;
+    /// <summary>The document this plan merges (the last one, unless it is an intermediate of a multi-document recipe).</summary>
+    public required Recipe Recipe { get; init; }
 
     /// <summary>Every model the recipe reads, in the order it first names them.</summary>
     public required IReadOnlyList<PlannedModel> Models { get; init; }

@@ -13,20 +13,25 @@ namespace MergeBuild.Planning;
 /// </summary>
 public static class MergePlanner
 {
-    /// <summary>Plans the recipe set's final document.</summary>
+    /// <summary>Plans a single-document recipe (or the final document when it uses no intermediate output).</summary>
     public static MergePlan Plan(RecipeSet recipes, PlanOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(recipes);
-        options ??= new PlanOptions();
-        var recipe = recipes.Final;
+        return PlanDocument(recipes, recipes.Final, options, intermediates: null);
+    }
 
-        if (recipes.Documents.Count > 1)
-        {
-            throw new MergeBuildException(ErrorCodes.UnsupportedMethod,
-                $"this recipe has {recipes.Documents.Count} documents (a mergekit-multi recipe); this version of " +
-                "MergeBuild merges single-document recipes.",
-                recipes.Documents[1].Location, "Split the documents into separate recipe files and merge them in order.");
-        }
+    /// <summary>
+    /// Plans one document of a (possibly multi-document) recipe. <paramref name="intermediates"/> maps the names of
+    /// earlier documents to the folders their outputs were written to; a reference to a name that is not there yet
+    /// is an error (the earlier document has to be merged first).
+    /// </summary>
+    public static MergePlan PlanDocument(RecipeSet recipes, Recipe document, PlanOptions? options,
+        IReadOnlyDictionary<string, string>? intermediates)
+    {
+        ArgumentNullException.ThrowIfNull(recipes);
+        ArgumentNullException.ThrowIfNull(document);
+        options ??= new PlanOptions();
+        var recipe = document;
 
         if (!MergeMethods.TryGet(recipe.MergeMethod, out var method))
         {
@@ -37,7 +42,7 @@ public static class MergePlanner
 
         RejectUnsupportedFeatures(recipe);
 
-        var models = new ModelSet(recipes.FilePath);
+        var models = new ModelSet(recipes.FilePath, intermediates);
         foreach (var reference in recipe.AllModelReferences())
         {
             models.Resolve(reference);
@@ -56,6 +61,7 @@ public static class MergePlanner
         return new MergePlan
         {
             RecipeSet = recipes,
+            Recipe = recipe,
             Models = models.All,
             Donor = baseModel ?? models.All[0],
             Jobs = jobs,
@@ -194,7 +200,7 @@ public static class MergePlanner
             .Select(n => n.Layer + 1).DefaultIfEmpty(0).Max();
 
     /// <summary>The distinct model folders of a recipe, opened once each, in the order the recipe names them.</summary>
-    private sealed class ModelSet(string recipePath)
+    private sealed class ModelSet(string recipePath, IReadOnlyDictionary<string, string>? intermediates)
     {
         private readonly string recipeDirectory = Path.GetDirectoryName(Path.GetFullPath(recipePath))!;
         private readonly Dictionary<string, PlannedModel> byPath = new(StringComparer.Ordinal);
@@ -219,7 +225,11 @@ public static class MergePlanner
                     reference.Location, "Download that revision to a folder and reference the folder.");
             }
 
-            var path = Path.GetFullPath(reference.ResolvePath(recipeDirectory));
+            var path = Path.GetFullPath(reference.IntermediateName is { } name
+                ? intermediates?.GetValueOrDefault(name) ?? throw new MergeBuildException(ErrorCodes.ModelNotFound,
+                    $"'{name}' is the output of an earlier document of this recipe, which has not been merged yet.",
+                    reference.Location, "Merge the whole recipe with `mergebuild merge`; it builds the documents in order.")
+                : reference.ResolvePath(recipeDirectory));
             if (byPath.TryGetValue(path, out var known))
             {
                 return known;
