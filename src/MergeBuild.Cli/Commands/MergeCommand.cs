@@ -44,6 +44,10 @@ internal static class MergeCommand
         {
             Description = "Do not write README.md and mergekit_config.yml.",
         };
+        var truncate = new Option<bool>("--truncate-embeddings")
+        {
+            Description = "Cut embeddings of different vocabulary sizes to a common size, as mergekit does silently.",
+        };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Print only errors and the final line." };
         var intermediateDir = new Option<string?>("--intermediate-dir")
         {
@@ -54,7 +58,7 @@ internal static class MergeCommand
         var command = new Command("merge", "Merge the models a recipe names into OUT.")
         {
             recipe, output, shardSize, copyTokenizer, noCopyTokenizer, allowCrimes, seed, threads, noCard, quiet,
-            intermediateDir,
+            intermediateDir, truncate,
         };
         command.SetAction((parse, cancellationToken) => Task.FromResult(cli.Guard(() =>
         {
@@ -81,7 +85,11 @@ internal static class MergeCommand
 
             var recipePath = parse.GetValue(recipe)!;
             var recipes = RecipeParser.ParseFile(recipePath);
-            var planOptions = new PlanOptions { AllowCrimes = parse.GetValue(allowCrimes) };
+            var planOptions = new PlanOptions
+            {
+                AllowCrimes = parse.GetValue(allowCrimes),
+                TruncateEmbeddings = parse.GetValue(truncate),
+            };
             var isQuiet = parse.GetValue(quiet);
             if (!isQuiet && recipes.Documents.Count == 1)
             {

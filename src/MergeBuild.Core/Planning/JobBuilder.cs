@@ -11,7 +11,7 @@ namespace MergeBuild.Planning;
 /// slice's sources at t = 0, each slice's layers renumbered consecutively at t = idx/(n−1), post-layer tensors from
 /// the last slice's sources at t = 0.
 /// </summary>
-internal sealed class JobBuilder(PlanningContext context)
+internal sealed class JobBuilder(PlanningContext context, PlanOptions options)
 {
     private const string LmHead = "lm_head.weight";
     private const string TiedEmbedding = "model.embed_tokens.weight";
@@ -137,7 +137,7 @@ internal sealed class JobBuilder(PlanningContext context)
                 "List the base model as a source of every slice, with the same layer_range as the others.");
         }
 
-        var shape = CheckShapes(inputs, baseInput, outputName);
+        var shape = CheckShapes(inputs, baseInput, outputName, options.TruncateEmbeddings ? context.Spec.Name : null);
         var (compute, output) = ChooseDTypes(inputs, baseInput, outputName);
 
         return new TensorJob
@@ -177,35 +177,40 @@ internal sealed class JobBuilder(PlanningContext context)
             source.Location, "Merge models of one architecture and size, or choose layer ranges every source has.");
     }
 
-    private static long[] CheckShapes(List<JobInput> inputs, JobInput? baseInput, string outputName)
+    private long[] CheckShapes(List<JobInput> inputs, JobInput? baseInput, string outputName, string? truncatingMethod)
     {
         var all = baseInput is null ? inputs : [baseInput, .. inputs];
         var reference = all[0];
-        foreach (var other in all.Skip(1))
+        if (all.All(i => i.Tensor.Shape.SequenceEqual(reference.Tensor.Shape)))
         {
-            if (other.Tensor.Shape.SequenceEqual(reference.Tensor.Shape))
-            {
-                continue;
-            }
-
-            var shapeA = $"[{string.Join(", ", reference.Tensor.Shape)}]";
-            var shapeB = $"[{string.Join(", ", other.Tensor.Shape)}]";
-            if (TensorName.Parse(outputName).IsEmbedding)
-            {
-                throw new MergeBuildException(ErrorCodes.VocabularyMismatch,
-                    $"'{other.Model.Reference.Text}' has {outputName} of shape {shapeB} but " +
-                    $"'{reference.Model.Reference.Text}' has {shapeA}: their vocabularies differ, so rows with the same " +
-                    "index are different tokens.", other.Location,
-                    "Merge models that share a tokenizer; MergeBuild never truncates embeddings silently as mergekit does.");
-            }
-
-            throw new MergeBuildException(ErrorCodes.ShapeMismatch,
-                $"'{other.Model.Reference.Text}' has {other.Tensor.Name} of shape {shapeB} but " +
-                $"'{reference.Model.Reference.Text}' has {reference.Tensor.Name} of shape {shapeA}.", other.Location,
-                "Only models of the same size can be merged tensor by tensor.");
+            return reference.Tensor.Shape;
         }
 
-        return reference.Tensor.Shape;
+        var isEmbedding = TensorName.Parse(outputName).IsEmbedding;
+        if (isEmbedding && truncatingMethod is not null &&
+            EmbeddingTruncation.TryShape(truncatingMethod, inputs, baseInput, out var truncated))
+        {
+            context.Warnings.Add($"{outputName}: vocabularies differ; rows cut to {truncated[0]} (--truncate-embeddings).");
+            return truncated;
+        }
+
+        var other = all.First(i => !i.Tensor.Shape.SequenceEqual(reference.Tensor.Shape));
+        var shapeA = reference.Tensor.ShapeText;
+        var shapeB = other.Tensor.ShapeText;
+        if (isEmbedding)
+        {
+            throw new MergeBuildException(ErrorCodes.VocabularyMismatch,
+                $"'{other.Model.Reference.Text}' has {outputName} of shape {shapeB} but " +
+                $"'{reference.Model.Reference.Text}' has {shapeA}: their vocabularies differ, so rows with the same " +
+                "index are different tokens.", other.Location,
+                "Merge models that share a tokenizer, or pass --truncate-embeddings to cut the rows to a common size " +
+                "as mergekit does silently (rows past the shorter vocabulary are then lost).");
+        }
+
+        throw new MergeBuildException(ErrorCodes.ShapeMismatch,
+            $"'{other.Model.Reference.Text}' has {other.Tensor.Name} of shape {shapeB} but " +
+            $"'{reference.Model.Reference.Text}' has {reference.Tensor.Name} of shape {shapeA}.", other.Location,
+            "Only models of the same size can be merged tensor by tensor.");
     }
 
     private (DType Compute, DType Output) ChooseDTypes(List<JobInput> inputs, JobInput? baseInput, string outputName)

@@ -56,7 +56,7 @@ public static class MergePlanner
             : [NormalizeModels(recipe, models, baseModel)];
 
         var context = new PlanningContext(recipe, method, slices);
-        var jobs = new JobBuilder(context).BuildAll();
+        var jobs = new JobBuilder(context, options).BuildAll();
 
         return new MergePlan
         {

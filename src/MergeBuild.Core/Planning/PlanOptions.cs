@@ -5,4 +5,11 @@ public sealed record PlanOptions
 {
     /// <summary>mergekit's <c>--allow-crimes</c>: merge models whose architectures differ.</summary>
     public bool AllowCrimes { get; init; }
+
+    /// <summary>
+    /// Cut embedding matrices of different vocabulary sizes to a common number of rows, as mergekit does silently
+    /// (the common prefix for linear, slerp, nuslerp, model_stock and arcee_fusion; the base model's rows for the
+    /// task-arithmetic family). Off by default: rows past the shorter vocabulary are then different tokens.
+    /// </summary>
+    public bool TruncateEmbeddings { get; init; }
 }
