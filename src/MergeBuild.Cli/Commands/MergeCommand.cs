@@ -48,6 +48,10 @@ internal static class MergeCommand
         {
             Description = "Cut embeddings of different vocabulary sizes to a common size, as mergekit does silently.",
         };
+        var loraCache = new Option<string?>("--lora-merge-cache")
+        {
+            Description = "Where model+lora references are merged to (content-addressed; default: the temp folder).",
+        };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Print only errors and the final line." };
         var intermediateDir = new Option<string?>("--intermediate-dir")
         {
@@ -58,7 +62,7 @@ internal static class MergeCommand
         var command = new Command("merge", "Merge the models a recipe names into OUT.")
         {
             recipe, output, shardSize, copyTokenizer, noCopyTokenizer, allowCrimes, seed, threads, noCard, quiet,
-            intermediateDir, truncate,
+            intermediateDir, truncate, loraCache,
         };
         command.SetAction((parse, cancellationToken) => Task.FromResult(cli.Guard(() =>
         {
@@ -89,6 +93,7 @@ internal static class MergeCommand
             {
                 AllowCrimes = parse.GetValue(allowCrimes),
                 TruncateEmbeddings = parse.GetValue(truncate),
+                LoraCacheDirectory = parse.GetValue(loraCache),
             };
             var isQuiet = parse.GetValue(quiet);
             if (!isQuiet && recipes.Documents.Count == 1)

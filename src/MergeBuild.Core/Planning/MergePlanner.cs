@@ -1,4 +1,5 @@
 using MergeBuild.Diagnostics;
+using MergeBuild.Lora;
 using MergeBuild.Methods;
 using MergeBuild.Models;
 using MergeBuild.Recipes;
@@ -42,7 +43,7 @@ public static class MergePlanner
 
         RejectUnsupportedFeatures(recipe);
 
-        var models = new ModelSet(recipes.FilePath, intermediates);
+        var models = new ModelSet(recipes.FilePath, intermediates, options);
         foreach (var reference in recipe.AllModelReferences())
         {
             models.Resolve(reference);
@@ -200,7 +201,8 @@ public static class MergePlanner
             .Select(n => n.Layer + 1).DefaultIfEmpty(0).Max();
 
     /// <summary>The distinct model folders of a recipe, opened once each, in the order the recipe names them.</summary>
-    private sealed class ModelSet(string recipePath, IReadOnlyDictionary<string, string>? intermediates)
+    private sealed class ModelSet(string recipePath, IReadOnlyDictionary<string, string>? intermediates,
+        PlanOptions options)
     {
         private readonly string recipeDirectory = Path.GetDirectoryName(Path.GetFullPath(recipePath))!;
         private readonly Dictionary<string, PlannedModel> byPath = new(StringComparer.Ordinal);
@@ -210,14 +212,6 @@ public static class MergePlanner
 
         public PlannedModel Resolve(ModelReference reference)
         {
-            if (reference.LoraPath is not null)
-            {
-                throw new MergeBuildException(ErrorCodes.UnsupportedMethod,
-                    $"'{reference.Text}' applies a LoRA adapter; model+lora references are not supported by this " +
-                    "version of MergeBuild yet.", reference.Location,
-                    "Merge the adapter into the model first (peft's merge_and_unload) and reference that folder.");
-            }
-
             if (reference.Revision is not null)
             {
                 throw new MergeBuildException(ErrorCodes.InvalidValue,
@@ -230,14 +224,25 @@ public static class MergePlanner
                     $"'{name}' is the output of an earlier document of this recipe, which has not been merged yet.",
                     reference.Location, "Merge the whole recipe with `mergebuild merge`; it builds the documents in order.")
                 : reference.ResolvePath(recipeDirectory));
-            if (byPath.TryGetValue(path, out var known))
+            // A model with an adapter is a different model from the same folder without one.
+            var adapter = reference.LoraPath is { } lora
+                ? Path.GetFullPath(Path.IsPathRooted(lora) ? lora : Path.Combine(recipeDirectory, lora))
+                : null;
+            var key = adapter is null ? path : path + "+" + adapter;
+            if (byPath.TryGetValue(key, out var known))
             {
                 return known;
             }
 
             var folder = ModelFolder.Open(path, reference.Location, reference.Text);
+            if (adapter is not null)
+            {
+                folder = ModelFolder.Open(LoraMaterializer.Materialize(folder.Path, adapter,
+                    options.LoraCacheDirectory ?? LoraMaterializer.DefaultCacheDirectory, reference.Location));
+            }
+
             var model = new PlannedModel(all.Count, reference, folder);
-            byPath.Add(path, model);
+            byPath.Add(key, model);
             all.Add(model);
             return model;
         }

@@ -12,4 +12,7 @@ public sealed record PlanOptions
     /// task-arithmetic family). Off by default: rows past the shorter vocabulary are then different tokens.
     /// </summary>
     public bool TruncateEmbeddings { get; init; }
+
+    /// <summary>Where <c>model+lora</c> references are merged to (content-addressed; mergekit's --lora-merge-cache).</summary>
+    public string? LoraCacheDirectory { get; init; }
 }
