@@ -7,6 +7,14 @@ public static class MergeMethods
     {
         new LinearMethod(),
         new PassthroughMethod(),
+        new TaskArithmeticMethod(),
+        new TiesMethod(),
+        new DareTiesMethod(),
+        new DareLinearMethod(),
+        new BreadcrumbsMethod(),
+        new BreadcrumbsTiesMethod(),
+        new DellaMethod(),
+        new DellaLinearMethod(),
     }.ToDictionary(m => m.Name, StringComparer.Ordinal);
 
     /// <summary>Names of the methods that can run.</summary>

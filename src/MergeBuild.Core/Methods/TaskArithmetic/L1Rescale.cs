@@ -1,0 +1,45 @@
+using MergeBuild.Tensors;
+
+namespace MergeBuild.Methods;
+
+/// <summary>
+/// mergekit's <c>rescale</c>: after sparsification the kept entries are scaled so the task vector's L1 norm matches
+/// the original one, out = masked · (Σ|d| / Σ|masked|), one factor per tensor per model. It is skipped when either
+/// norm is below 1e-7 (nothing sensible to match). This is not DARE's 1/density nor DELLA's 1/pᵢ.
+/// </summary>
+internal static class L1Rescale
+{
+    /// <summary>Σ|x| as torch computes it in <paramref name="dtype"/>: accumulated wide, rounded once.</summary>
+    /// <remarks>
+    /// Accumulated in double and rounded to float32, then to the dtype. torch sums float32 by cascaded pairs, which
+    /// can differ from this exactly rounded sum in the last bit; the double sum is independent of any ordering.
+    /// </remarks>
+    public static float Norm(ReadOnlySpan<float> values, DType dtype)
+    {
+        var sum = 0.0;
+        foreach (var v in values)
+        {
+            sum += Math.Abs(v);
+        }
+
+        return FloatCodec.Round(dtype, (float)sum);
+    }
+
+    /// <summary>Scales <paramref name="masked"/> in place to the L1 norm <paramref name="before"/> it had unmasked.</summary>
+    public static void Apply(Span<float> masked, float before, DType dtype)
+    {
+        var after = Norm(masked, dtype);
+        // torch compares a 0-dim tensor with a Python number in the tensor's dtype.
+        var eps = FloatCodec.Round(dtype, 1e-7f);
+        if (before < eps || after < eps)
+        {
+            return;
+        }
+
+        var ratio = FloatCodec.Round(dtype, before / after);
+        for (var i = 0; i < masked.Length; i++)
+        {
+            masked[i] = FloatCodec.Round(dtype, masked[i] * ratio);
+        }
+    }
+}
