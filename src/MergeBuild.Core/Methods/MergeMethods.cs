@@ -7,6 +7,12 @@ public static class MergeMethods
     {
         new LinearMethod(),
         new PassthroughMethod(),
+        new Geometric.SlerpMethod(),
+        new Geometric.NuslerpMethod(),
+        new Geometric.MultislerpMethod(),
+        new Geometric.KarcherMethod(),
+        new Geometric.ModelStockMethod(),
+        new Geometric.NearswapMethod(),
     }.ToDictionary(m => m.Name, StringComparer.Ordinal);
 
     /// <summary>Names of the methods that can run.</summary>
