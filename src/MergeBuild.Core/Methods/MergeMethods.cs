@@ -1,12 +1,15 @@
+using MergeBuild.Methods.Geometric;
+using MergeBuild.Methods.Misc;
+using MergeBuild.Methods.TaskArithmetic;
+
 namespace MergeBuild.Methods;
 
-/// <summary>The merge methods this engine can execute, by recipe name.</summary>
+/// <summary>The merge methods this engine can execute, by recipe name (every method mergekit 0.1.4 registers).</summary>
 public static class MergeMethods
 {
     private static readonly Dictionary<string, IMergeMethod> Implemented = new IMergeMethod[]
     {
         new LinearMethod(),
-        new PassthroughMethod(),
         new TaskArithmeticMethod(),
         new TiesMethod(),
         new DareTiesMethod(),
@@ -15,6 +18,17 @@ public static class MergeMethods
         new BreadcrumbsTiesMethod(),
         new DellaMethod(),
         new DellaLinearMethod(),
+        new SceMethod(),
+        new RamMethod(),
+        new RamPlusTensorLocalMethod(),
+        new SlerpMethod(),
+        new NuslerpMethod(),
+        new MultislerpMethod(),
+        new KarcherMethod(),
+        new ModelStockMethod(),
+        new NearswapMethod(),
+        new ArceeFusionMethod(),
+        new PassthroughMethod(),
     }.ToDictionary(m => m.Name, StringComparer.Ordinal);
 
     /// <summary>Names of the methods that can run.</summary>

@@ -92,7 +92,9 @@ public static class MergeMethodCatalog
                 Flag("normalize_weights", true, "Divide the weights by their sum."),
                 NonNegative("eps", 1e-8, "Small constant guarding divisions."),
             ], null),
-            new("karcher", "Karcher Mean", BaseModelUse.Optional, 2, null,
+            // karcher has no base of its own: mergekit averages a base_model in as one more model (appended last when
+            // it is not listed), so it is NotUsed here and the planner keeps it among the inputs, in recipe order.
+            new("karcher", "Karcher Mean", BaseModelUse.NotUsed, 2, null,
             [
                 new("max_iter", ParameterScope.Global, 10, false, 1, null, false, true, "Most iterations of the Riemannian mean."),
                 NonNegative("tol", 1e-5, "Convergence tolerance."),

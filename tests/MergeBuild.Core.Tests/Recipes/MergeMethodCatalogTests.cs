@@ -85,6 +85,13 @@ public class MergeMethodCatalogTests
         Assert.Equal(2, Get("model_stock").MinModels);
         Assert.Null(Get("ties").MaxModels);
         Assert.Equal(BaseModelUse.NotUsed, Get("linear").BaseModel);
+        // karcher averages a base_model in as one more model, so the planner must keep it among the inputs.
+        var karcher = Get("karcher");
+        Assert.Equal((BaseModelUse.NotUsed, 2, (int?)null), (karcher.BaseModel, karcher.MinModels, karcher.MaxModels));
+        var nearswap = Get("nearswap");
+        Assert.Equal((BaseModelUse.Required, 1, (int?)1), (nearswap.BaseModel, nearswap.MinModels, nearswap.MaxModels));
+        Assert.Equal(BaseModelUse.Required, Get("model_stock").BaseModel);
+        Assert.Equal((BaseModelUse.Optional, 1), (Get("multislerp").BaseModel, Get("multislerp").MinModels));
     }
 
     [Theory]
