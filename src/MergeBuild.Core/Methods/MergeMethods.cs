@@ -29,6 +29,10 @@ public static class MergeMethods
         new NearswapMethod(),
         new ArceeFusionMethod(),
         new PassthroughMethod(),
+        new Misc.SceMethod(),
+        new Misc.RamMethod(),
+        new Misc.RamPlusTensorLocalMethod(),
+        new Misc.ArceeFusionMethod(),
     }.ToDictionary(m => m.Name, StringComparer.Ordinal);
 
     /// <summary>Names of the methods that can run.</summary>
