@@ -25,6 +25,12 @@ public interface IMergeMethod
     /// </summary>
     DType DefaultComputeDType(IReadOnlyList<DType> inputDTypes, DType? baseDType);
 
+    /// <summary>
+    /// The dtype written when the recipe sets no <c>out_dtype</c>: the compute dtype, except for methods whose torch
+    /// code promotes the result (a float32 mask or factor times a bf16 tensor gives float32).
+    /// </summary>
+    DType DefaultOutputDType(DType computeDType) => computeDType;
+
     /// <summary>Computes the chunk's output elements from the first <see cref="MergeChunk.Count"/> values of each input buffer.</summary>
     void Merge(TensorJob job, MergeBuffers buffers, MergeChunk chunk);
 }

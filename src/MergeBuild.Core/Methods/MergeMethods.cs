@@ -1,6 +1,5 @@
 using MergeBuild.Methods.Geometric;
 using MergeBuild.Methods.Misc;
-using MergeBuild.Methods.TaskArithmetic;
 
 namespace MergeBuild.Methods;
 
@@ -29,10 +28,6 @@ public static class MergeMethods
         new NearswapMethod(),
         new ArceeFusionMethod(),
         new PassthroughMethod(),
-        new Misc.SceMethod(),
-        new Misc.RamMethod(),
-        new Misc.RamPlusTensorLocalMethod(),
-        new Misc.ArceeFusionMethod(),
     }.ToDictionary(m => m.Name, StringComparer.Ordinal);
 
     /// <summary>Names of the methods that can run.</summary>

@@ -241,7 +241,7 @@ internal sealed class JobBuilder(PlanningContext context, PlanOptions options)
                 recipe.DTypeLocation ?? recipe.Location, "Use dtype: bfloat16, float16 or float32.");
         }
 
-        var output = recipe.OutDType ?? compute;
+        var output = recipe.OutDType ?? context.Method.DefaultOutputDType(compute);
         if (!DTypes.IsFloatingPoint(output))
         {
             throw new MergeBuildException(ErrorCodes.UnsupportedDType,

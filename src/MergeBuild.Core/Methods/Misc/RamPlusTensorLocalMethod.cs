@@ -19,6 +19,9 @@ public sealed class RamPlusTensorLocalMethod : IMergeMethod
 
     public bool IsElementwise => false;
 
+    /// <summary>mergekit's result is float32 here (see the class remarks), so that is what is written by default.</summary>
+    public DType DefaultOutputDType(DType computeDType) => computeDType == DType.F64 ? DType.F64 : DType.F32;
+
     public DType DefaultComputeDType(IReadOnlyList<DType> inputDTypes, DType? baseDType) =>
         DTypePromotion.Promote(baseDType is { } b ? inputDTypes.Append(b) : inputDTypes);
 
