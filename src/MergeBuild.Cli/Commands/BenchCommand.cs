@@ -1,0 +1,59 @@
+using System.CommandLine;
+using System.Globalization;
+using MergeBuild.Benchmarks;
+using MergeBuild.Checkpoints;
+
+namespace MergeBuild.Cli.Commands;
+
+/// <summary>
+/// <c>mergebuild bench</c>: synthetic models in a temporary folder, the plain read+write baseline, then each method on
+/// the same files: wall time, GB/s of traffic, peak RSS and the ratio to the baseline.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create(MergeBuildCli cli)
+    {
+        var size = new Option<string>("--size")
+        {
+            Description = "Size of each synthetic model in bytes (k/m/b suffixes x1000).",
+            DefaultValueFactory = _ => "1b",
+        };
+        var models = new Option<int>("--models") { Description = "Fine-tuned models to merge.", DefaultValueFactory = _ => 3 };
+        var methods = new Option<string?>("--methods") { Description = "Comma-separated methods (default: all)." };
+        var folder = new Option<string?>("--dir") { Description = "Where to write the models (default: the temp folder)." };
+        var threads = new Option<int>("--threads", "-j")
+        {
+            Description = "Worker threads.",
+            DefaultValueFactory = _ => Environment.ProcessorCount,
+        };
+        var dtype = new Option<string>("--dtype") { Description = "Compute dtype.", DefaultValueFactory = _ => "bfloat16" };
+        var command = new Command("bench", "Measure merge throughput against a plain read+write of the same bytes.")
+        {
+            size, models, methods, folder, threads, dtype,
+        };
+        command.SetAction(parse => cli.Guard(() =>
+        {
+            var options = new BenchmarkOptions
+            {
+                ModelBytes = ShardSize.Parse(parse.GetValue(size)!),
+                Models = parse.GetValue(models),
+                Methods = parse.GetValue(methods)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                          ?? BenchmarkRecipes.Methods,
+                Folder = parse.GetValue(folder) ?? Path.Combine(Path.GetTempPath(), "mergebuild-bench-" + Environment.ProcessId),
+                Threads = parse.GetValue(threads),
+                DType = parse.GetValue(dtype)!,
+            };
+            cli.Output.WriteLine($"{"method",-18} {"wall",9} {"GB/s",7} {"peak RSS",10} {"ratio",6}");
+            foreach (var row in MergeBenchmark.Run(options, line => cli.Output.WriteLine("# " + line)))
+            {
+                cli.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{row.Name,-18} {row.Elapsed.TotalSeconds,8:0.000}s {row.GigabytesPerSecond,7:0.00} " +
+                    $"{row.PeakRss / 1e6,8:0} MB {row.Ratio,6:0.00}"));
+                cli.Output.Flush();
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+}
