@@ -42,6 +42,13 @@ public sealed class CheckpointReader : IDisposable
         return _shards[Files.FileOf(name)].Value.GetBytes(tensor, offsetInTensor, length);
     }
 
+    /// <summary>Read-ahead or release advice for a byte range of tensor <paramref name="name"/> (see <see cref="PageAdvice"/>).</summary>
+    public void Advise(string name, long offsetInTensor, long length, PageAdvice advice)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        _shards[Files.FileOf(name)].Value.Advise(Get(name), offsetInTensor, length, advice);
+    }
+
     /// <summary>Unmaps every shard that was opened.</summary>
     public void Dispose()
     {

@@ -94,6 +94,19 @@ public sealed unsafe class SafetensorsFile : IDisposable
         return new ReadOnlySpan<byte>(_data + tensor.DataOffset + offsetInTensor, length);
     }
 
+    /// <summary>
+    /// Tells the OS that bytes of <paramref name="tensor"/> are about to be read (read-ahead) or are done with
+    /// (dropped from this process's resident memory; the page cache keeps them). Advisory: never changes data.
+    /// </summary>
+    public void Advise(TensorInfo tensor, long offsetInTensor, long length, PageAdvice advice)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var start = Math.Clamp(offsetInTensor, 0, tensor.ByteLength);
+        var end = Math.Clamp(offsetInTensor + length, start, tensor.ByteLength);
+        PageAdvisor.Advise(_data + tensor.DataOffset + start, end - start, advice);
+    }
+
     /// <summary>All bytes of <paramref name="tensor"/>; throws when it is larger than 2 GB (read it in slices).</summary>
     public ReadOnlySpan<byte> GetBytes(TensorInfo tensor)
     {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using MergeBuild.Checkpoints;
 using MergeBuild.Diagnostics;
@@ -42,21 +43,22 @@ public static class MergeExecutor
 
             using (var writer = CheckpointWriter.Create(output.StagingPath, layout))
             {
-                var tracker = new ProgressTracker(plan, progress);
-                var items = WorkItems(plan, method, options.ChunkElements);
+                var run = new MergeRun(method, readers, writer, options, new ProgressTracker(plan, progress),
+                    new MemoryBudget(options.MemoryBudgetBytes), cancellationToken);
+                // NoBuffering hands items out in order, one at a time: threads stay close together in the files,
+                // which keeps read-ahead useful and resident memory small.
                 Parallel.ForEach(
-                    items,
+                    Partitioner.Create(WorkItems(plan, method, options), EnumerablePartitionerOptions.NoBuffering),
                     new ParallelOptions
                     {
                         MaxDegreeOfParallelism = Math.Max(1, options.Threads),
                         CancellationToken = cancellationToken,
                     },
-                    () => new WorkerBuffers(),
-                    (item, _, buffers) =>
+                    () => new TensorWorker(run),
+                    (item, _, worker) =>
                     {
-                        Run(item, method, readers, writer, buffers, options.RandomSeed);
-                        tracker.ChunkDone(item);
-                        return buffers;
+                        worker.Run(item);
+                        return worker;
                     },
                     _ => { });
                 writer.Complete();
@@ -105,139 +107,49 @@ public static class MergeExecutor
         }
     }
 
-    /// <summary>Splits every job into chunks: element-wise methods stream; the others see whole tensors.</summary>
-    private static List<WorkItem> WorkItems(MergePlan plan, IMergeMethod method, int chunkElements)
+    /// <summary>
+    /// Splits the plan into work items: byte copies and element-wise tensors into windows that threads share; tensors
+    /// whose method needs statistics passes or ordered chunks into one item each.
+    /// </summary>
+    private static IEnumerable<WorkItem> WorkItems(MergePlan plan, IMergeMethod method, MergeOptions options)
     {
-        var items = new List<WorkItem>();
         foreach (var job in plan.Jobs)
         {
-            var count = job.ElementCount;
-            var chunk = method.IsElementwise || IsCopy(method, job) ? chunkElements : count;
-            if (chunk > Array.MaxLength)
+            if (method is PassthroughMethod && PassthroughMethod.IsByteCopy(job))
             {
-                throw new MergeBuildException(ErrorCodes.UnsupportedDType,
-                    $"'{job.OutputName}' has {count} elements; {method.Name} needs whole tensors in memory and this " +
-                    "version handles at most 2^31 elements per tensor.", plan.Recipe.MergeMethodLocation);
-            }
-
-            var chunks = Math.Max(1, (count + chunk - 1) / chunk);
-            for (long start = 0, index = 0; index < chunks; index++, start += chunk)
-            {
-                items.Add(new WorkItem(job, start, (int)Math.Min(chunk, count - start), (int)chunks));
-            }
-        }
-
-        return items;
-    }
-
-    private static bool IsCopy(IMergeMethod method, TensorJob job) =>
-        method is PassthroughMethod && PassthroughMethod.IsByteCopy(job);
-
-    private static void Run(WorkItem item, IMergeMethod method, Dictionary<PlannedModel, CheckpointReader> readers,
-        CheckpointWriter writer, WorkerBuffers worker, ulong seed)
-    {
-        var job = item.Job;
-        if (IsCopy(method, job))
-        {
-            var input = job.Inputs[0];
-            var size = DTypes.SizeOf(input.Tensor.DType);
-            writer.Write(job.OutputName, item.Start * size,
-                readers[input.Model].GetBytes(input.Tensor.Name, item.Start * size, item.Count * size));
-            return;
-        }
-
-        var buffers = worker.For(job, item.Count);
-        for (var i = 0; i < job.Inputs.Count; i++)
-        {
-            Load(job.Inputs[i], job.ComputeDType, readers, item, buffers.Inputs[i]);
-        }
-
-        if (job.Base is { } baseInput)
-        {
-            Load(baseInput, job.ComputeDType, readers, item, buffers.Base!);
-        }
-
-        method.Merge(job, buffers, new MergeChunk(item.Start, item.Count, seed));
-
-        var outputSize = DTypes.SizeOf(job.OutputDType);
-        var bytes = worker.OutputBytes(item.Count * outputSize);
-        FloatCodec.FromSingle(job.OutputDType, buffers.Output.AsSpan(0, item.Count), bytes);
-        writer.Write(job.OutputName, item.Start * outputSize, bytes);
-    }
-
-    /// <summary>Decodes one input chunk to float32 and rounds it to the compute dtype (mergekit casts on load).</summary>
-    private static void Load(JobInput input, DType computeDType, Dictionary<PlannedModel, CheckpointReader> readers,
-        WorkItem item, float[] destination)
-    {
-        var tensor = input.Tensor;
-        var size = DTypes.SizeOf(tensor.DType);
-        var bytes = readers[input.Model].GetBytes(tensor.Name, item.Start * size, item.Count * size);
-        var values = destination.AsSpan(0, item.Count);
-        FloatCodec.ToSingle(tensor.DType, bytes, values);
-        if (tensor.DType != computeDType)
-        {
-            FloatCodec.RoundTo(computeDType, values);
-        }
-    }
-
-    private sealed record WorkItem(TensorJob Job, long Start, int Count, int ChunksInJob);
-
-    /// <summary>One worker thread's reusable buffers, grown on demand.</summary>
-    private sealed class WorkerBuffers
-    {
-        private MergeBuffers? buffers;
-        private byte[] outputBytes = [];
-
-        public MergeBuffers For(TensorJob job, int count)
-        {
-            var hasBase = job.Base is not null;
-            if (buffers is null || buffers.Capacity < count || buffers.Inputs.Length != job.Inputs.Count ||
-                (buffers.Base is not null) != hasBase)
-            {
-                buffers = new MergeBuffers(job.Inputs.Count, hasBase, Math.Max(count, buffers?.Capacity ?? 0));
-            }
-
-            return buffers;
-        }
-
-        public Span<byte> OutputBytes(int length)
-        {
-            if (outputBytes.Length < length)
-            {
-                outputBytes = new byte[length];
-            }
-
-            return outputBytes.AsSpan(0, length);
-        }
-    }
-
-    /// <summary>Counts finished chunks and reports whole tensors as they complete.</summary>
-    private sealed class ProgressTracker(MergePlan plan, IProgress<MergeProgress>? progress)
-    {
-        private readonly Dictionary<TensorJob, int> remaining = plan.Jobs.ToDictionary(j => j, _ => 0);
-        private readonly long totalBytes = plan.OutputBytes;
-        private readonly object gate = new();
-        private int tensorsDone;
-        private long bytesDone;
-
-        public void ChunkDone(WorkItem item)
-        {
-            if (progress is null)
-            {
-                return;
-            }
-
-            lock (gate)
-            {
-                bytesDone += (long)item.Count * DTypes.SizeOf(item.Job.OutputDType);
-                var done = ++remaining[item.Job];
-                if (done == item.ChunksInJob)
+                foreach (var (start, count) in Windows(job.ElementCount, options.WindowElements))
                 {
-                    tensorsDone++;
-                    progress.Report(new MergeProgress(tensorsDone, plan.Jobs.Count, bytesDone, totalBytes,
-                        item.Job.OutputName));
+                    yield return new WorkItem(job, null, true, start, count);
+                }
+
+                continue;
+            }
+
+            var state = method.Begin(job);
+            if (state.StatisticsPasses == 0 && state.ChunksAreIndependent)
+            {
+                foreach (var (start, count) in Windows(job.ElementCount, options.WindowElements))
+                {
+                    yield return new WorkItem(job, state, false, start, count);
                 }
             }
+            else
+            {
+                yield return new WorkItem(job, null, false, 0, job.ElementCount);
+            }
+        }
+    }
+
+    private static IEnumerable<(long Start, long Count)> Windows(long elements, int window)
+    {
+        if (elements == 0)
+        {
+            yield return (0, 0);
+        }
+
+        for (long start = 0; start < elements; start += window)
+        {
+            yield return (start, Math.Min(window, elements - start));
         }
     }
 }

@@ -23,6 +23,15 @@ public sealed record MergeOptions
     /// <summary>Write <c>README.md</c> (model card) and <c>mergekit_config.yml</c>.</summary>
     public bool WriteModelCard { get; init; } = true;
 
-    /// <summary>Elements per chunk for element-wise methods: small enough to stay in cache, large enough to amortize calls.</summary>
-    public int ChunkElements { get; init; } = 1 << 16;
+    /// <summary>Elements per chunk handed to a method: small enough that every buffer stays in the L2 cache.</summary>
+    public int ChunkElements { get; init; } = 1 << 14;
+
+    /// <summary>Elements per window: the unit of reading ahead, releasing input pages and writing output.</summary>
+    public int WindowElements { get; init; } = 1 << 20;
+
+    /// <summary>
+    /// Upper bound for the memory that methods needing whole tensors may hold at once; with it, peak memory grows with
+    /// the largest tensor, never with the model. A single tensor larger than the budget still runs, alone.
+    /// </summary>
+    public long MemoryBudgetBytes { get; init; } = 1L << 30;
 }

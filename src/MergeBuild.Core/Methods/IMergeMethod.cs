@@ -31,6 +31,13 @@ public interface IMergeMethod
     /// </summary>
     DType DefaultOutputDType(DType computeDType) => computeDType;
 
+    /// <summary>
+    /// Starts computing one output tensor. The default runs <see cref="Merge"/> on streamed chunks for element-wise
+    /// methods and on the whole tensor otherwise; methods that stream their statistics override it.
+    /// </summary>
+    ITensorMerge Begin(TensorJob job) =>
+        IsElementwise ? new ElementwiseMerge(this, job) : new WholeTensorMerge(this, job);
+
     /// <summary>Computes the chunk's output elements from the first <see cref="MergeChunk.Count"/> values of each input buffer.</summary>
     void Merge(TensorJob job, MergeBuffers buffers, MergeChunk chunk);
 }

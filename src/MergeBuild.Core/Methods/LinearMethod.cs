@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using MergeBuild.Planning;
 using MergeBuild.Tensors;
 
@@ -26,28 +27,25 @@ public sealed class LinearMethod : IMergeMethod
         var count = chunk.Count;
         var dtype = job.ComputeDType;
         var n = job.Inputs.Count;
-        Span<float> weights = stackalloc float[n];
         var weightSum = 0f;
+        var output = buffers.Output.AsSpan(0, count);
+        var product = buffers.Scratch.AsSpan(0, count);
+        output.Clear();
         for (var i = 0; i < n; i++)
         {
-            weights[i] = FloatCodec.Round(dtype, (float)job.Inputs[i].Parameter("weight"));
-            weightSum += weights[i];
+            var weight = FloatCodec.Round(dtype, (float)job.Inputs[i].Parameter("weight"));
+            weightSum += weight;
+            // Vectorized over the chunk; the float32 sum runs in recipe order, as torch's reduction does.
+            TensorPrimitives.Multiply(buffers.Inputs[i].AsSpan(0, count), weight, product);
+            FloatCodec.RoundTo(dtype, product);
+            TensorPrimitives.Add(output, product, output);
         }
 
-        weightSum = FloatCodec.Round(dtype, weightSum);
-        var normalize = job.Parameter("normalize") != 0;
-        var output = buffers.Output.AsSpan(0, count);
-
-        for (var e = 0; e < count; e++)
+        FloatCodec.RoundTo(dtype, output);
+        if (job.Parameter("normalize") != 0)
         {
-            var sum = 0f;
-            for (var i = 0; i < n; i++)
-            {
-                sum += FloatCodec.Round(dtype, weights[i] * buffers.Inputs[i][e]);
-            }
-
-            sum = FloatCodec.Round(dtype, sum);
-            output[e] = normalize ? FloatCodec.Round(dtype, sum / weightSum) : sum;
+            TensorPrimitives.Divide(output, FloatCodec.Round(dtype, weightSum), output);
+            FloatCodec.RoundTo(dtype, output);
         }
     }
 }

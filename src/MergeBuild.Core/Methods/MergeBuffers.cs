@@ -16,6 +16,7 @@ public sealed class MergeBuffers
 
         Base = hasBase ? new float[capacity] : null;
         Output = new float[capacity];
+        Scratch = new float[capacity];
         Capacity = capacity;
     }
 
@@ -26,4 +27,7 @@ public sealed class MergeBuffers
     public float[]? Base { get; }
 
     public float[] Output { get; }
+
+    /// <summary>Working space a method may use freely within one call.</summary>
+    public float[] Scratch { get; }
 }

@@ -82,22 +82,28 @@ public static class FloatCodec
     /// </summary>
     public static void RoundTo(DType dtype, Span<float> values)
     {
-        switch (dtype)
+        if (dtype is not (DType.BF16 or DType.F16))
         {
-            case DType.BF16:
-                for (var i = 0; i < values.Length; i++)
-                {
-                    values[i] = BFloat16.Round(values[i]);
-                }
+            return;
+        }
 
-                break;
-            case DType.F16:
-                for (var i = 0; i < values.Length; i++)
-                {
-                    values[i] = Float16.Round(values[i]);
-                }
-
-                break;
+        // Round-trip through the 16-bit format in small blocks: two vectorized passes over data already in L1.
+        const int Block = 1024;
+        Span<ushort> bits = stackalloc ushort[Block];
+        for (var start = 0; start < values.Length; start += Block)
+        {
+            var block = values.Slice(start, Math.Min(Block, values.Length - start));
+            var encoded = bits[..block.Length];
+            if (dtype == DType.BF16)
+            {
+                BFloat16.FromSingle(block, encoded);
+                BFloat16.ToSingle(encoded, block);
+            }
+            else
+            {
+                Float16.FromSingle(block, encoded);
+                Float16.ToSingle(encoded, block);
+            }
         }
     }
 

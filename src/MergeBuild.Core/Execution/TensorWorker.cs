@@ -1,0 +1,199 @@
+using MergeBuild.Checkpoints;
+using MergeBuild.Methods;
+using MergeBuild.Planning;
+using MergeBuild.Tensors;
+
+namespace MergeBuild.Execution;
+
+/// <summary>What every worker of one merge shares.</summary>
+internal sealed record MergeRun(
+    IMergeMethod Method,
+    IReadOnlyDictionary<PlannedModel, CheckpointReader> Readers,
+    CheckpointWriter Writer,
+    MergeOptions Options,
+    ProgressTracker Progress,
+    MemoryBudget Budget,
+    CancellationToken CancellationToken);
+
+/// <summary>
+/// One worker thread's loop body: reads input windows from the memory maps, decodes them chunk by chunk into small
+/// float32 buffers that stay in cache, lets the method compute, encodes the output window and writes it with one
+/// positional write. Input pages are prefetched one window ahead and released once read, so resident memory stays
+/// at a few windows whatever the model's size.
+/// </summary>
+internal sealed class TensorWorker(MergeRun run)
+{
+    private MergeBuffers? buffers;
+    private byte[] outputBytes = [];
+
+    public void Run(WorkItem item)
+    {
+        run.CancellationToken.ThrowIfCancellationRequested();
+        if (item.IsCopy)
+        {
+            Copy(item);
+        }
+        else if (item.IsSequential)
+        {
+            RunSequential(item.Job);
+        }
+        else
+        {
+            OutputWindow(item.Job, item.State!, item.Start, (int)item.Count);
+        }
+    }
+
+    private void Copy(WorkItem item)
+    {
+        var input = item.Job.Inputs[0];
+        var size = DTypes.SizeOf(input.Tensor.DType);
+        var reader = run.Readers[input.Model];
+        var (offset, length) = (item.Start * size, item.Count * size);
+        reader.Advise(input.Tensor.Name, offset + length, length, PageAdvice.WillNeed);
+        run.Writer.Write(item.Job.OutputName, offset, reader.GetBytes(input.Tensor.Name, offset, (int)length));
+        reader.Advise(input.Tensor.Name, offset, length, PageAdvice.DontNeed);
+        run.Progress.Written(item.Job, length);
+    }
+
+    /// <summary>A tensor whose method needs statistics passes (or ordered chunks): every pass in order, then the output.</summary>
+    private void RunSequential(TensorJob job)
+    {
+        var state = run.Method.Begin(job);
+        var taken = run.Budget.Acquire(state.StateBytes, run.CancellationToken);
+        try
+        {
+            var window = run.Options.WindowElements;
+            for (var pass = 0; pass < state.StatisticsPasses; pass++)
+            {
+                for (long start = 0; start < job.ElementCount; start += window)
+                {
+                    run.CancellationToken.ThrowIfCancellationRequested();
+                    var count = (int)Math.Min(window, job.ElementCount - start);
+                    Prefetch(job, start + count, count);
+                    ForEachChunk(job, start, count, load: true, (b, chunk) => state.Observe(pass, b, chunk));
+                    Release(job, start, count);
+                }
+
+                state.EndPass(pass);
+            }
+
+            for (long start = 0; start < job.ElementCount; start += window)
+            {
+                run.CancellationToken.ThrowIfCancellationRequested();
+                OutputWindow(job, state, start, (int)Math.Min(window, job.ElementCount - start));
+            }
+
+            if (job.ElementCount == 0)
+            {
+                run.Progress.Written(job, 0);
+            }
+        }
+        finally
+        {
+            run.Budget.Release(taken);
+        }
+    }
+
+    private void OutputWindow(TensorJob job, ITensorMerge state, long start, int count)
+    {
+        var outputSize = DTypes.SizeOf(job.OutputDType);
+        var bytes = OutputBytes(count * outputSize);
+        if (state.OutputPassReadsInputs)
+        {
+            Prefetch(job, start + count, count);
+        }
+
+        ForEachChunk(job, start, count, state.OutputPassReadsInputs, (b, chunk) =>
+        {
+            state.Merge(b, chunk);
+            var at = (int)(chunk.Start - start) * outputSize;
+            FloatCodec.FromSingle(job.OutputDType, b.Output.AsSpan(0, chunk.Count),
+                outputBytes.AsSpan(at, chunk.Count * outputSize));
+        });
+        run.Writer.Write(job.OutputName, start * outputSize, bytes);
+        if (state.OutputPassReadsInputs)
+        {
+            Release(job, start, count);
+        }
+
+        run.Progress.Written(job, bytes.Length);
+    }
+
+    private void ForEachChunk(TensorJob job, long start, int count, bool load, Action<MergeBuffers, MergeChunk> body)
+    {
+        var chunkElements = run.Options.ChunkElements;
+        var b = Buffers(job, Math.Min(chunkElements, count));
+        for (var offset = 0; offset < count; offset += chunkElements)
+        {
+            var chunk = new MergeChunk(start + offset, Math.Min(chunkElements, count - offset), run.Options.RandomSeed);
+            if (load)
+            {
+                for (var i = 0; i < job.Inputs.Count; i++)
+                {
+                    Load(job.Inputs[i], job.ComputeDType, chunk, b.Inputs[i]);
+                }
+
+                if (job.Base is { } baseInput)
+                {
+                    Load(baseInput, job.ComputeDType, chunk, b.Base!);
+                }
+            }
+
+            body(b, chunk);
+        }
+    }
+
+    /// <summary>Decodes one input chunk to float32 and rounds it to the compute dtype (mergekit casts on load).</summary>
+    private void Load(JobInput input, DType computeDType, MergeChunk chunk, float[] destination)
+    {
+        var tensor = input.Tensor;
+        var size = DTypes.SizeOf(tensor.DType);
+        var bytes = run.Readers[input.Model].GetBytes(tensor.Name, chunk.Start * size, chunk.Count * size);
+        var values = destination.AsSpan(0, chunk.Count);
+        FloatCodec.ToSingle(tensor.DType, bytes, values);
+        if (tensor.DType != computeDType)
+        {
+            FloatCodec.RoundTo(computeDType, values);
+        }
+    }
+
+    private void Prefetch(TensorJob job, long start, int count) => Advise(job, start, count, PageAdvice.WillNeed);
+
+    private void Release(TensorJob job, long start, int count) => Advise(job, start, count, PageAdvice.DontNeed);
+
+    private void Advise(TensorJob job, long start, int count, PageAdvice advice)
+    {
+        if (start >= job.ElementCount)
+        {
+            return;
+        }
+
+        foreach (var input in job.Base is null ? job.Inputs : job.Inputs.Append(job.Base))
+        {
+            var size = DTypes.SizeOf(input.Tensor.DType);
+            run.Readers[input.Model].Advise(input.Tensor.Name, start * size, (long)count * size, advice);
+        }
+    }
+
+    private MergeBuffers Buffers(TensorJob job, int count)
+    {
+        var hasBase = job.Base is not null;
+        if (buffers is null || buffers.Capacity < count || buffers.Inputs.Length != job.Inputs.Count ||
+            (buffers.Base is not null) != hasBase)
+        {
+            buffers = new MergeBuffers(job.Inputs.Count, hasBase, Math.Max(count, buffers?.Capacity ?? 0));
+        }
+
+        return buffers;
+    }
+
+    private Span<byte> OutputBytes(int length)
+    {
+        if (outputBytes.Length < length)
+        {
+            outputBytes = new byte[length];
+        }
+
+        return outputBytes.AsSpan(0, length);
+    }
+}
