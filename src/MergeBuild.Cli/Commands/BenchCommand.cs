@@ -27,9 +27,10 @@ internal static class BenchCommand
             DefaultValueFactory = _ => Environment.ProcessorCount,
         };
         var dtype = new Option<string>("--dtype") { Description = "Compute dtype.", DefaultValueFactory = _ => "bfloat16" };
+        var keep = new Option<bool>("--keep") { Description = "Keep the synthetic models (reused by the next run in --dir)." };
         var command = new Command("bench", "Measure merge throughput against a plain read+write of the same bytes.")
         {
-            size, models, methods, folder, threads, dtype,
+            size, models, methods, folder, threads, dtype, keep,
         };
         command.SetAction(parse => cli.Guard(() =>
         {
@@ -42,6 +43,7 @@ internal static class BenchCommand
                 Folder = parse.GetValue(folder) ?? Path.Combine(Path.GetTempPath(), "mergebuild-bench-" + Environment.ProcessId),
                 Threads = parse.GetValue(threads),
                 DType = parse.GetValue(dtype)!,
+                KeepModels = parse.GetValue(keep),
             };
             cli.Output.WriteLine($"{"method",-18} {"wall",9} {"GB/s",7} {"peak RSS",10} {"ratio",6}");
             foreach (var row in MergeBenchmark.Run(options, line => cli.Output.WriteLine("# " + line)))

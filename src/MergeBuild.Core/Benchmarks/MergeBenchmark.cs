@@ -48,7 +48,7 @@ public static class MergeBenchmark
         Directory.CreateDirectory(options.Folder);
         log($"writing {options.Models} + 1 synthetic models of {shape.Parameters * 2 / 1e9:0.00} GB " +
             $"(hidden {shape.Hidden}, {shape.Layers} layers, vocab {shape.Vocab}) to {options.Folder}");
-        var folders = SyntheticModels.Write(options.Folder, shape, options.Models);
+        var folders = SyntheticModels.Write(options.Folder, shape, options.Models, reuse: options.KeepModels);
         try
         {
             // Twice: the first pass also warms the page cache and the JIT.

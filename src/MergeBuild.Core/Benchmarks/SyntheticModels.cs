@@ -29,7 +29,7 @@ public static class SyntheticModels
     }
 
     /// <summary>Writes <paramref name="count"/> fine-tunes and a base under <paramref name="folder"/>; returns their folders (base first).</summary>
-    public static IReadOnlyList<string> Write(string folder, Shape shape, int count)
+    public static IReadOnlyList<string> Write(string folder, Shape shape, int count, bool reuse = false)
     {
         var tensors = Tensors(shape);
         var folders = new List<string>();
@@ -37,7 +37,13 @@ public static class SyntheticModels
         {
             var path = Path.Combine(folder, model == 0 ? "base" : $"model{model}");
             Directory.CreateDirectory(path);
-            WriteWeights(path, tensors, model);
+            var expected = tensors.Sum(t => t.ByteLength);
+            var existing = Path.Combine(path, CheckpointFiles.SingleFileName);
+            if (!(reuse && File.Exists(existing) && CheckpointFiles.Discover(path).TotalBytes == expected))
+            {
+                WriteWeights(path, tensors, model);
+            }
+
             WriteConfig(path, shape);
             folders.Add(path);
         }

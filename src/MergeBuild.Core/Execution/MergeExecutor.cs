@@ -87,7 +87,6 @@ public static class MergeExecutor
             {
                 SafetensorsHeader.Read(output.PathOf(shard.FileName));
             }
-
             output.Commit($"{{\"engine\": \"MergeBuild {EngineInfo.Version}\"}}\n");
             var finalFiles = files.Select(f => Path.Combine(output.Destination, Path.GetFileName(f))).ToList();
             return new MergeResult(output.Destination, finalFiles, plan.Models.Count, plan.Jobs.Count, layout.TotalSize,

@@ -153,7 +153,7 @@ internal sealed class TensorWorker(MergeRun run)
         FloatCodec.ToSingle(tensor.DType, bytes, values);
         if (tensor.DType != computeDType)
         {
-            FloatCodec.RoundTo(computeDType, values);
+            Methods.Kernels.Rounding.InPlace(computeDType, values);
         }
     }
 

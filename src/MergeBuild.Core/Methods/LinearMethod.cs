@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using MergeBuild.Methods.Kernels;
 using MergeBuild.Planning;
 using MergeBuild.Tensors;
 
@@ -29,23 +30,20 @@ public sealed class LinearMethod : IMergeMethod
         var n = job.Inputs.Count;
         var weightSum = 0f;
         var output = buffers.Output.AsSpan(0, count);
-        var product = buffers.Scratch.AsSpan(0, count);
         output.Clear();
         for (var i = 0; i < n; i++)
         {
             var weight = FloatCodec.Round(dtype, (float)job.Inputs[i].Parameter("weight"));
             weightSum += weight;
             // Vectorized over the chunk; the float32 sum runs in recipe order, as torch's reduction does.
-            TensorPrimitives.Multiply(buffers.Inputs[i].AsSpan(0, count), weight, product);
-            FloatCodec.RoundTo(dtype, product);
-            TensorPrimitives.Add(output, product, output);
+            Fused.AddScaled(dtype, buffers.Inputs[i].AsSpan(0, count), weight, output);
         }
 
-        FloatCodec.RoundTo(dtype, output);
+        Rounding.InPlace(dtype, output);
         if (job.Parameter("normalize") != 0)
         {
             TensorPrimitives.Divide(output, FloatCodec.Round(dtype, weightSum), output);
-            FloatCodec.RoundTo(dtype, output);
+            Rounding.InPlace(dtype, output);
         }
     }
 }
