@@ -9,4 +9,10 @@ public static class EngineInfo
     public static string Version { get; } =
         (typeof(EngineInfo).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
          ?? "0.0.0").Split('+')[0];
+
+    /// <summary>
+    /// The engine assembly's module version id: it changes whenever the engine's code changes (builds are
+    /// deterministic), so a development build never reuses outputs of different code under the same version.
+    /// </summary>
+    public static string BuildId { get; } = typeof(EngineInfo).Assembly.ManifestModule.ModuleVersionId.ToString("N");
 }

@@ -106,14 +106,15 @@ internal static class MergeCommand
             }
 
             var display = isQuiet ? null : new ProgressDisplay(cli.Output, cli.Interactive);
-            var result = RecipeMerge.Execute(recipes, parse.GetValue(output)!, options, planOptions,
+            var outputPath = parse.GetValue(output)!;
+            var result = RecipeMerge.Execute(recipes, outputPath, options, planOptions,
                 parse.GetValue(intermediateDir), display, (document, done) =>
                 {
                     display?.Finish();
                     var method = document.MergeMethod;
                     var what = document.Name is { } name && document != recipes.Final ? $" '{name}'" : "";
                     cli.Output.WriteLine(
-                        $"{recipePath}{what} → {done.OutputFolder}: {method}, {done.ModelCount} models, {done.TensorCount} tensors, " +
+                        $"{recipePath}{what} → {(document == recipes.Final ? outputPath : done.OutputFolder)}: {method}, {done.ModelCount} models, {done.TensorCount} tensors, " +
                         $"{Formatting.Bytes(done.WeightBytes)} in {Formatting.Seconds(done.Elapsed)}");
                     display?.Reset();
                 }, cancellationToken);

@@ -1,0 +1,85 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+
+namespace MergeBuild.Tasks;
+
+/// <summary>
+/// Runs one merge in the <c>mergebuild</c> CLI, out of the MSBuild node, so gigabytes of tensors never live in a
+/// long-lived build process and the engine runs with its own runtime settings. The CLI reports problems as
+/// <c>file(line,col): error MBxxxx: …</c>, which ToolTask turns into MSBuild errors with codes and positions.
+/// Cancelling the build kills the CLI; its output is only ever moved into place complete.
+/// </summary>
+public sealed class MergeModel : ToolTask
+{
+    [Required]
+    public string Recipe { get; set; } = "";
+
+    [Required]
+    public string OutputFolder { get; set; } = "";
+
+    /// <summary>The CLI's entry assembly (mergebuild.dll).</summary>
+    [Required]
+    public string CliPath { get; set; } = "";
+
+    public string? Seed { get; set; }
+
+    public string? Device { get; set; }
+
+    public string? OutShardSize { get; set; }
+
+    public bool CopyTokenizer { get; set; } = true;
+
+    protected override string ToolName => "dotnet";
+
+    protected override MessageImportance StandardOutputLoggingImportance => MessageImportance.High;
+
+    protected override MessageImportance StandardErrorLoggingImportance => MessageImportance.High;
+
+    protected override string GenerateFullPathToTool() =>
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+
+    protected override string GenerateCommandLineCommands()
+    {
+        var args = new StringBuilder();
+        Append(args, CliPath);
+        args.Append(" merge");
+        // Relative to the project folder (the tool's working directory) when inside it: shorter build logs.
+        Append(args, Relative(Recipe));
+        Append(args, Relative(OutputFolder.TrimEnd('/', '\\')));
+        args.Append(" --quiet");
+        if (!string.IsNullOrEmpty(Seed))
+        {
+            args.Append(CultureInfo.InvariantCulture, $" --random-seed {Seed}");
+        }
+
+        if (!string.IsNullOrEmpty(OutShardSize))
+        {
+            args.Append(" --out-shard-size");
+            Append(args, OutShardSize);
+        }
+
+        if (!CopyTokenizer)
+        {
+            args.Append(" --no-copy-tokenizer");
+        }
+
+        if (!string.IsNullOrEmpty(Device) && Device != "cpu")
+        {
+            args.Append(" --device");
+            Append(args, Device);
+        }
+
+        return args.ToString();
+    }
+
+    private static string Relative(string path)
+    {
+        var relative = Path.GetRelativePath(Directory.GetCurrentDirectory(), path);
+        return relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative) ? path : relative;
+    }
+
+    private static void Append(StringBuilder args, string value) =>
+        args.Append(" \"").Append(value.Replace("\"", "\\\"", StringComparison.Ordinal)).Append('"');
+}
