@@ -31,11 +31,11 @@ public sealed class ResolveModelMerges : Microsoft.Build.Utilities.Task
         var hashCachePath = Path.Combine(StampDirectory, "content-hashes.tsv");
         var hashes = ContentHashCache.Load(hashCachePath);
         var resolved = new List<ITaskItem>();
-        foreach (var item in Merges)
+        foreach (var item in MergeOrder.Sort(Merges, Log))
         {
             try
             {
-                resolved.Add(Resolve(item, hashes));
+                resolved.Add(Resolve(item, hashes, resolved));
             }
             catch (MergeBuildException e)
             {
@@ -56,13 +56,17 @@ public sealed class ResolveModelMerges : Microsoft.Build.Utilities.Task
         return !Log.HasLoggedErrors;
     }
 
-    private TaskItem Resolve(ITaskItem item, ContentHashCache hashes)
+    private TaskItem Resolve(ITaskItem item, ContentHashCache hashes, List<ITaskItem> earlier)
     {
         var recipePath = item.GetMetadata("FullPath");
         var name = item.GetMetadata("OutputName");
-        var outputFolder = Path.GetFullPath(item.GetMetadata("OutputFolder"));
+        var outputFolder = Path.TrimEndingDirectorySeparator(Path.GetFullPath(item.GetMetadata("OutputFolder")));
         var recipes = RecipeParser.ParseFile(recipePath);
-        var fingerprint = MergeFingerprint.Compute(recipes, Options(item), hashes);
+        // Items merged earlier in this build stand in for their output folders by fingerprint.
+        var produced = earlier.ToDictionary(
+            e => Path.TrimEndingDirectorySeparator(e.GetMetadata("OutputFolder")), e => e.GetMetadata("Fingerprint"),
+            StringComparer.Ordinal);
+        var fingerprint = MergeFingerprint.Compute(recipes, Options(item), hashes, produced);
 
         var stamp = Path.Combine(StampDirectory, name + ".stamp");
         var stampText = fingerprint.Value + "\n" + fingerprint.Text;

@@ -108,6 +108,34 @@ public class ModelMergeBuildTests
     }
 
     [Fact]
+    public void An_item_that_merges_another_items_output_runs_after_it()
+    {
+        // Declared first, but it uses step1's output, so step1 merges first.
+        using var project = new ConsumerProject(
+            ("step2", """
+                merge_method: linear
+                models:
+                  - model: obj/Debug/net10.0/models/step1
+                    parameters: {weight: 1.0}
+                  - model: {models}/catalog
+                    parameters: {weight: 1.0}
+                """),
+            ("step1", Linear));
+        var result = project.Build();
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var lines = result.Output.Split('\n');
+        var first = Array.FindIndex(lines, l => l.Contains("step1.yml →", StringComparison.Ordinal));
+        var second = Array.FindIndex(lines, l => l.Contains("step2.yml →", StringComparison.Ordinal));
+        Assert.InRange(first, 0, second - 1);
+
+        // Changing step1 rebuilds both: step2's fingerprint includes step1's.
+        project.WriteRecipe("step1", Linear.Replace("weight: 1.0}", "weight: 0.5}", StringComparison.Ordinal));
+        var again = project.Build();
+        Assert.Equal(1, MergeLines(again, "step1"));
+        Assert.Equal(1, MergeLines(again, "step2"));
+    }
+
+    [Fact]
     public void Removing_an_item_removes_its_outputs()
     {
         using var project = new ConsumerProject(("ties", Ties), ("linear", Linear));

@@ -49,7 +49,8 @@ public sealed class AtomicOutputFolder : IDisposable
                 new SourceLocation(destination), "Choose an empty or new folder, or delete this one yourself.");
         }
 
-        var staging = Path.Combine(parent, $".{name}.mergebuild-{Guid.NewGuid():N}.tmp");
+        RemoveAbandoned(parent, name);
+        var staging = Path.Combine(parent, $".{name}.mergebuild-{Environment.ProcessId}-{Guid.NewGuid():N}.tmp");
         try
         {
             Directory.CreateDirectory(staging);
@@ -62,6 +63,53 @@ public sealed class AtomicOutputFolder : IDisposable
         }
 
         return new AtomicOutputFolder(full, staging);
+    }
+
+    /// <summary>
+    /// Deletes staging folders that a killed merge left beside the destination: their names carry the id of the
+    /// process that made them, and a folder whose process is gone can be used by no one.
+    /// </summary>
+    private static void RemoveAbandoned(string parent, string name)
+    {
+        if (!Directory.Exists(parent))
+        {
+            return;
+        }
+
+        foreach (var folder in Directory.EnumerateDirectories(parent, $".{name}.mergebuild-*"))
+        {
+            var parts = Path.GetFileName(folder)[$".{name}.mergebuild-".Length..].Split('-');
+            if (parts.Length < 2 || !int.TryParse(parts[0], out var pid) || pid == Environment.ProcessId || IsRunning(pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Another build may be cleaning it up at the same moment.
+            }
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     /// <summary>A path inside the staging folder.</summary>

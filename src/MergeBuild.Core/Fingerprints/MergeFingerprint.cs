@@ -28,8 +28,18 @@ public sealed record FingerprintOptions
 public sealed record MergeFingerprint(string Value, string Text)
 {
     /// <summary>Computes the fingerprint of a parsed recipe file. Missing model folders are errors at their reference.</summary>
-    public static MergeFingerprint Compute(RecipeSet recipes, FingerprintOptions options, ContentHashCache hashes)
+    public static MergeFingerprint Compute(RecipeSet recipes, FingerprintOptions options, ContentHashCache hashes) =>
+        Compute(recipes, options, hashes, new Dictionary<string, string>());
+
+    /// <summary>
+    /// Computes the fingerprint when some inputs are the outputs of other merges of the same build:
+    /// <paramref name="producedFolders"/> maps such a folder (full path) to its merge's fingerprint, which stands in for
+    /// the folder's files (they may not exist yet, and they are fully determined by that fingerprint).
+    /// </summary>
+    public static MergeFingerprint Compute(RecipeSet recipes, FingerprintOptions options, ContentHashCache hashes,
+        IReadOnlyDictionary<string, string> producedFolders)
     {
+        ArgumentNullException.ThrowIfNull(producedFolders);
         ArgumentNullException.ThrowIfNull(recipes);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(hashes);
@@ -48,7 +58,14 @@ public sealed record MergeFingerprint(string Value, string Text)
                 continue; // built from this same recipe: covered by the recipe and the other inputs
             }
 
-            AddFolder(text, seen, hashes, reference, reference.ResolvePath(recipes.BaseDirectory), "model");
+            var modelFolder = Path.TrimEndingDirectorySeparator(Path.GetFullPath(reference.ResolvePath(recipes.BaseDirectory)));
+            if (producedFolders.TryGetValue(modelFolder, out var produced))
+            {
+                text.Append("model ").Append(reference.Text).Append(" = merge ").Append(produced).Append('\n');
+                continue;
+            }
+
+            AddFolder(text, seen, hashes, reference, modelFolder, "model");
             if (reference.LoraPath is { } lora)
             {
                 var adapter = Path.IsPathRooted(lora) ? lora : Path.Combine(recipes.BaseDirectory, lora);

@@ -114,4 +114,17 @@ public class OutputFolderTests
         Assert.False(File.Exists(Path.Combine(output, "stale.txt")));
         Assert.True(File.Exists(Path.Combine(output, "model.safetensors")));
     }
+
+    [Fact]
+    public void Staging_folders_of_killed_merges_are_removed_by_the_next_merge()
+    {
+        using var temp = new TempFolder();
+        // A process id that cannot be running (beyond Linux's pid_max) and the current process's own.
+        var abandoned = temp.Combine(".out.mergebuild-99999999-0123456789abcdef.tmp");
+        Directory.CreateDirectory(abandoned);
+        File.WriteAllText(Path.Combine(abandoned, "model.safetensors"), "half written");
+        MergeRunner.Merge(temp, Recipe);
+        Assert.False(Directory.Exists(abandoned));
+        Assert.Equal(["out"], Directory.GetDirectories(temp.Path).Select(Path.GetFileName));
+    }
 }
