@@ -2,6 +2,7 @@ using System.CommandLine;
 using MergeBuild.Checkpoints;
 using MergeBuild.Diagnostics;
 using MergeBuild.Execution;
+using MergeBuild.Gpu;
 using MergeBuild.Planning;
 using MergeBuild.Recipes;
 
@@ -53,6 +54,7 @@ internal static class MergeCommand
             Description = "Where model+lora references are merged to (content-addressed; default: the temp folder).",
         };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Print only errors and the final line." };
+        var device = DeviceOption.Create();
         var intermediateDir = new Option<string?>("--intermediate-dir")
         {
             Description = "Multi-document recipes: keep the named intermediate merges in this folder " +
@@ -62,7 +64,7 @@ internal static class MergeCommand
         var command = new Command("merge", "Merge the models a recipe names into OUT.")
         {
             recipe, output, shardSize, copyTokenizer, noCopyTokenizer, allowCrimes, seed, threads, noCard, quiet,
-            intermediateDir, truncate, loraCache,
+            intermediateDir, truncate, loraCache, device,
         };
         command.SetAction((parse, cancellationToken) => Task.FromResult(cli.Guard(() =>
         {
@@ -103,6 +105,12 @@ internal static class MergeCommand
                 {
                     cli.Error.WriteLine($"{recipePath}: warning: {warning}");
                 }
+            }
+
+            using var engine = DeviceOption.Open(parse.GetValue(device)!, recipes, cli.Output, isQuiet);
+            if (engine is not null)
+            {
+                options = options with { MethodProvider = new GpuMethodProvider(engine) };
             }
 
             var display = isQuiet ? null : new ProgressDisplay(cli.Output, cli.Interactive);

@@ -26,6 +26,9 @@ public static class MergeExecutor
                 $"'{plan.Recipe.MergeMethod}' cannot run in this version.", plan.Recipe.MergeMethodLocation);
         }
 
+        // A provider (the GPU backend) may swap in another implementation of the same arithmetic, once per run.
+        var engine = options.MethodProvider?.Resolve(method) ?? method;
+        options = options.MethodProvider?.Configure(engine, options) ?? options;
         var stopwatch = Stopwatch.StartNew();
         var layout = CheckpointLayout.Plan(
             plan.Jobs.Select(j => new PlannedTensor(j.OutputName, j.OutputDType, j.Shape)).ToList(),
@@ -43,12 +46,12 @@ public static class MergeExecutor
 
             using (var writer = CheckpointWriter.Create(output.StagingPath, layout))
             {
-                var run = new MergeRun(method, readers, writer, options, new ProgressTracker(plan, progress),
+                var run = new MergeRun(engine, readers, writer, options, new ProgressTracker(plan, progress),
                     new MemoryBudget(options.MemoryBudgetBytes), cancellationToken);
                 // NoBuffering hands items out in order, one at a time: threads stay close together in the files,
                 // which keeps read-ahead useful and resident memory small.
                 Parallel.ForEach(
-                    Partitioner.Create(WorkItems(plan, method, options), EnumerablePartitionerOptions.NoBuffering),
+                    Partitioner.Create(WorkItems(plan, method, engine, options), EnumerablePartitionerOptions.NoBuffering),
                     new ParallelOptions
                     {
                         MaxDegreeOfParallelism = Math.Max(1, options.Threads),
@@ -108,9 +111,11 @@ public static class MergeExecutor
 
     /// <summary>
     /// Splits the plan into work items: byte copies and element-wise tensors into windows that threads share; tensors
-    /// whose method needs statistics passes or ordered chunks into one item each.
+    /// whose method needs statistics passes or ordered chunks into one item each. Byte copies are decided on the
+    /// recipe's CPU <paramref name="method"/>; everything else runs on <paramref name="engine"/> (the provider's choice).
     /// </summary>
-    private static IEnumerable<WorkItem> WorkItems(MergePlan plan, IMergeMethod method, MergeOptions options)
+    private static IEnumerable<WorkItem> WorkItems(MergePlan plan, IMergeMethod method, IMergeMethod engine,
+        MergeOptions options)
     {
         foreach (var job in plan.Jobs)
         {
@@ -124,7 +129,7 @@ public static class MergeExecutor
                 continue;
             }
 
-            var state = method.Begin(job);
+            var state = engine.Begin(job);
             if (state.StatisticsPasses == 0 && state.ChunksAreIndependent)
             {
                 foreach (var (start, count) in Windows(job.ElementCount, options.WindowElements))

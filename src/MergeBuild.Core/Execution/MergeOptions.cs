@@ -34,4 +34,7 @@ public sealed record MergeOptions
     /// the largest tensor, never with the model. A single tensor larger than the budget still runs, alone.
     /// </summary>
     public long MemoryBudgetBytes { get; init; } = 1L << 30;
+
+    /// <summary>Supplies another implementation of the recipe's method (a GPU kernel); null runs the CPU method.</summary>
+    public IMergeMethodProvider? MethodProvider { get; init; }
 }
