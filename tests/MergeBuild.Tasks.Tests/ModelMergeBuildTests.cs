@@ -55,7 +55,7 @@ public class ModelMergeBuildTests
         Assert.True(second.ExitCode == 0, second.ToString());
         Assert.Contains("Skipping target \"MergeBuildMerge\"", second.Output, StringComparison.Ordinal);
         Assert.Equal(0, MergeLines(second, "ties") + MergeLines(second, "linear"));
-        Assert.Contains("ties.yml → obj/Debug/net10.0/models/ties/: up to date", second.Output, StringComparison.Ordinal);
+        Assert.Contains("ties.yml → obj/Debug/net10.0/models/ties: up to date", second.Output, StringComparison.Ordinal);
         Assert.InRange(MergeBuildMilliseconds(second), 0, 499);
 
         // Touching the recipe without changing it: still up to date.
