@@ -51,14 +51,32 @@ public class TaskArithmeticStreamingTests
                     uint[]? firstRun = null;
                     foreach (var chunk in Chunks)
                     {
-                        var actual = StreamHarness.Bits(StreamHarness.Run(method, inputs, baseValues, chunk, global,
-                            shape, dtype, Tensor, (ulong)seed));
-                        var where = $"{name} {dtype} shape [{string.Join(',', shape)}] {mode} params #{seed} chunk {chunk}";
-                        AssertSame(expected, actual, nanBitsMatter: false, where);
-                        AssertSame(firstRun ??= actual, actual, nanBitsMatter: true, where + " vs the first chunking");
+                        foreach (var streamed in Variants(method))
+                        {
+                            var actual = StreamHarness.Bits(StreamHarness.Run(streamed, inputs, baseValues, chunk, global,
+                                shape, dtype, Tensor, (ulong)seed));
+                            var where = $"{streamed.GetType().Name} {dtype} shape [{string.Join(',', shape)}] {mode} " +
+                                        $"params #{seed} chunk {chunk}";
+                            AssertSame(expected, actual, nanBitsMatter: false, where);
+                            AssertSame(firstRun ??= actual, actual, nanBitsMatter: true, where + " vs the first run");
+                        }
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>The method, and for DELLA also an instance that ranks whole slices again instead of caching the mask.</summary>
+    private static IEnumerable<IMergeMethod> Variants(IMergeMethod method)
+    {
+        yield return method;
+        if (method is DellaMethod)
+        {
+            yield return new DellaMethod { DellaMaskCacheElements = 0 };
+        }
+        else if (method is DellaLinearMethod)
+        {
+            yield return new DellaLinearMethod { DellaMaskCacheElements = 0 };
         }
     }
 

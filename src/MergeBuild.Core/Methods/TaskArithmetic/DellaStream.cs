@@ -10,14 +10,19 @@ namespace MergeBuild.Methods;
 /// <remarks>
 /// <para>Ranks need whole lines. Every line lies inside one dim-0 slice (a matrix row; a rank ≥ 3 tensor's slice
 /// holds <c>inner</c> lines of stride <c>inner</c>; a vector is one slice), so the unit of work is a slice of S
-/// entries. A slice inside one chunk is ranked straight from the chunk. A slice cut by a chunk boundary is assembled
-/// in a slice buffer during the statistics pass, and its keep mask is kept as bits until the output pass reaches it
-/// (the passes see the same chunk boundaries), so the output never waits for entries that have not arrived.</para>
-/// <para>The statistics pass also sums Σ|d| per chunk and Σ|masked| per completed slice, both in index order, for the
-/// L1 rescale. State: O(S) buffers plus S bits per slice cut by a chunk boundary.</para>
+/// entries. The statistics pass ranks every slice (one inside a chunk straight from the chunk, one cut by a chunk
+/// boundary once assembled in a slice buffer), sums Σ|d| per chunk and Σ|masked| per slice (both in index order, for
+/// the L1 rescale) and keeps the keep mask as bits, one per entry, so the output pass only applies them.</para>
+/// <para>The bits are the one piece of state that grows with the tensor (1/32 of its float32 size per model), so they are
+/// kept for tensors up to <see cref="MaskCacheElements"/> entries; beyond that only the bits of slices cut by a chunk
+/// boundary are kept (the output never waits for entries that have not arrived; both passes see the same chunk
+/// boundaries) and whole slices are ranked again in the output pass. State: O(S) buffers plus at most 16 MiB.</para>
 /// </remarks>
 internal sealed class DellaStream : IStreamSparsifier
 {
+    /// <summary>Tensors up to this many entries keep the whole mask as bits (16 MiB per model) between the passes.</summary>
+    public const long MaskCacheElements = 1L << 27;
+
     private readonly DType dtype;
     private readonly DType work;
     private readonly bool rescale;
@@ -29,12 +34,13 @@ internal sealed class DellaStream : IStreamSparsifier
     private readonly ulong[] limits;
     private readonly OrderedL1Sum before;
     private readonly OrderedL1Sum after;
-    private readonly LineRanker ranker = new();
+    private readonly LineRanker ranker;
     private readonly Queue<(long Slice, ulong[] Bits)> cutSlices = new();
     private readonly float[] assembly;
     private readonly float[] keep;
     private readonly ulong[] draws;
-    private readonly int[] ranks;
+    private readonly long count;
+    private ulong[]? mask;
     private CounterRandom? random;
     private float? ratio;
 
@@ -45,8 +51,9 @@ internal sealed class DellaStream : IStreamSparsifier
     /// <param name="rescale">L1-rescale the kept entries.</param>
     /// <param name="model">The model's index (keys its draws).</param>
     /// <param name="tensorName">The output tensor's name (keys its draws).</param>
+    /// <param name="maskCacheElements">The largest tensor whose whole mask is kept between the passes.</param>
     public DellaStream(DType dtype, long[] shape, double density, double epsilon, bool rescale, int model,
-        string tensorName)
+        string tensorName, long maskCacheElements = MaskCacheElements)
     {
         this.dtype = dtype;
         work = WorkDType.ForRandom(dtype);
@@ -54,29 +61,34 @@ internal sealed class DellaStream : IStreamSparsifier
         this.model = model;
         this.tensorName = tensorName;
         (slice, length, stride) = Geometry(shape);
+        count = shape.Aggregate(1L, (a, b) => a * b);
+        CachesMask = count <= maskCacheElements;
         limits = DellaSparsifier.KeepProbabilities(length, density, epsilon, work)
             .Select(p => RandomKeep.Limit(p)).ToArray();
         before = new OrderedL1Sum(dtype);
         after = new OrderedL1Sum(dtype);
+        ranker = new LineRanker(dtype);
         assembly = new float[slice];
         keep = new float[slice];
         draws = new ulong[slice];
-        ranks = new int[length];
     }
 
     public int Passes => 1;
 
     public bool ChunksAreIndependent => false;
 
-    public long StateBytes => 16L * slice + 12L * length + LineRanker.BytesFor(length);
+    public long StateBytes => 16L * slice + 8L * length + LineRanker.BytesFor(length) +
+                              (CachesMask ? (count + 63) / 64 * 8 : 0);
+
+    private bool CachesMask { get; }
 
     /// <summary>The unit DELLA ranks within (S entries) and its lines: length and stride.</summary>
     public static (int Slice, int Length, int Stride) Geometry(long[] shape)
     {
-        var count = shape.Aggregate(1L, (a, b) => a * b);
+        var elements = shape.Aggregate(1L, (a, b) => a * b);
         if (shape.Length < 2)
         {
-            return ((int)count, (int)count, 1);
+            return ((int)elements, (int)elements, 1);
         }
 
         var inner = 1L;
@@ -95,23 +107,27 @@ internal sealed class DellaStream : IStreamSparsifier
             before.Add(delta);
         }
 
+        if (CachesMask)
+        {
+            mask ??= new ulong[(count + 63) / 64];
+        }
+
         var end = chunk.Start + delta.Length;
         for (var position = chunk.Start; position < end;)
         {
-            var index = position / slice;
-            var first = index * slice;
+            var first = position / slice * slice;
             var take = (int)(Math.Min(end, first + slice) - position);
             var offset = (int)(position - chunk.Start);
             if (position == first && take == slice)
             {
-                Statistics(delta.Slice(offset, slice), first, store: false, chunk.Seed);
+                Statistics(delta.Slice(offset, slice), first, cut: false, chunk.Seed);
             }
             else
             {
                 delta.Slice(offset, take).CopyTo(assembly.AsSpan((int)(position - first)));
                 if (position + take == first + slice)
                 {
-                    Statistics(assembly, first, store: true, chunk.Seed);
+                    Statistics(assembly, first, cut: true, chunk.Seed);
                 }
             }
 
@@ -129,43 +145,13 @@ internal sealed class DellaStream : IStreamSparsifier
 
     public void Apply(Span<float> delta, MergeChunk chunk, float[] scratch)
     {
-        var end = chunk.Start + delta.Length;
-        for (var position = chunk.Start; position < end;)
+        if (mask is not null)
         {
-            var index = position / slice;
-            var first = index * slice;
-            var take = (int)(Math.Min(end, first + slice) - position);
-            var part = delta.Slice((int)(position - chunk.Start), take);
-            if (position == first && take == slice)
-            {
-                Mask(part, first, chunk.Seed);
-                for (var j = 0; j < slice; j++)
-                {
-                    part[j] *= keep[j];
-                }
-            }
-            else
-            {
-                if (!cutSlices.TryPeek(out var stored) || stored.Slice != index)
-                {
-                    throw new InvalidOperationException(
-                        $"DELLA's output pass on '{tensorName}' met chunk boundaries its statistics pass did not see.");
-                }
-
-                var from = (int)(position - first);
-                for (var j = 0; j < take; j++)
-                {
-                    var bit = from + j;
-                    part[j] *= (stored.Bits[bit >> 6] >> (bit & 63) & 1) != 0 ? 1f : 0f;
-                }
-
-                if (position + take == first + slice)
-                {
-                    cutSlices.Dequeue();
-                }
-            }
-
-            position += take;
+            BitMask.Apply(delta, mask, chunk.Start);
+        }
+        else
+        {
+            ApplyBySlice(delta, chunk);
         }
 
         if (ratio is { } r)
@@ -179,36 +165,64 @@ internal sealed class DellaStream : IStreamSparsifier
         }
     }
 
-    /// <summary>A complete slice in the statistics pass: its mask, Σ|masked| and, when it was cut, its stored bits.</summary>
-    /// <param name="values">The slice's task-vector values (overwritten with the masked values).</param>
-    /// <param name="first">Flat index of the slice's first entry.</param>
-    /// <param name="store">Whether a chunk boundary cuts the slice, so the output pass needs its mask stored.</param>
-    /// <param name="seed">The run's seed.</param>
-    private void Statistics(Span<float> values, long first, bool store, ulong seed)
+    /// <summary>Without the cached mask: whole slices are ranked again, cut ones use their stored bits.</summary>
+    private void ApplyBySlice(Span<float> delta, MergeChunk chunk)
     {
-        Mask(values, first, seed);
-        if (rescale)
+        var end = chunk.Start + delta.Length;
+        for (var position = chunk.Start; position < end;)
         {
-            // Σ|masked| slice by slice: slices complete in order, so the whole sum runs in index order.
-            for (var j = 0; j < slice; j++)
+            var index = position / slice;
+            var first = index * slice;
+            var take = (int)(Math.Min(end, first + slice) - position);
+            var part = delta.Slice((int)(position - chunk.Start), take);
+            if (position == first && take == slice)
             {
-                values[j] *= keep[j];
+                Mask(part, first, chunk.Seed);
+                System.Numerics.Tensors.TensorPrimitives.Multiply(part, keep, part);
             }
-
-            after.Add(values);
-        }
-
-        if (store)
-        {
-            var bits = new ulong[(slice + 63) / 64];
-            for (var j = 0; j < slice; j++)
+            else
             {
-                if (keep[j] != 0)
+                if (!cutSlices.TryPeek(out var stored) || stored.Slice != index)
                 {
-                    bits[j >> 6] |= 1UL << (j & 63);
+                    throw new InvalidOperationException(
+                        $"DELLA's output pass on '{tensorName}' met chunk boundaries its statistics pass did not see.");
+                }
+
+                BitMask.Apply(part, stored.Bits, position - first);
+                if (position + take == first + slice)
+                {
+                    cutSlices.Dequeue();
                 }
             }
 
+            position += take;
+        }
+    }
+
+    /// <summary>A complete slice in the statistics pass: its mask, Σ|masked|, and its bits for the output pass.</summary>
+    /// <param name="values">The slice's task-vector values (overwritten with the masked values).</param>
+    /// <param name="first">Flat index of the slice's first entry.</param>
+    /// <param name="cut">Whether a chunk boundary cuts the slice.</param>
+    /// <param name="seed">The run's seed.</param>
+    private void Statistics(Span<float> values, long first, bool cut, ulong seed)
+    {
+        Mask(values, first, seed);
+        var factors = keep.AsSpan(0, slice);
+        if (rescale)
+        {
+            // Σ|masked| slice by slice: slices complete in order, so the whole sum runs in index order.
+            System.Numerics.Tensors.TensorPrimitives.Multiply(values, factors, values);
+            after.Add(values);
+        }
+
+        if (mask is not null)
+        {
+            BitMask.Write(factors, mask, first);
+        }
+        else if (cut)
+        {
+            var bits = new ulong[(slice + 63) / 64];
+            BitMask.Write(factors, bits, 0);
             cutSlices.Enqueue((first / slice, bits));
         }
     }
@@ -217,15 +231,11 @@ internal sealed class DellaStream : IStreamSparsifier
     private void Mask(ReadOnlySpan<float> values, long first, ulong seed)
     {
         random ??= new CounterRandom(seed, model, tensorName);
-        RandomKeep.Draws(random.Value, first, draws.AsSpan(0, slice));
+        var sliceDraws = draws.AsSpan(0, slice);
+        RandomKeep.Draws(random.Value, first, sliceDraws);
         for (var line = 0; line < stride; line++)
         {
-            ranker.Rank(values, line, length, stride, ranks);
-            for (var j = 0; j < length; j++)
-            {
-                var at = line + j * stride;
-                keep[at] = draws[at] < limits[ranks[j] - 1] ? 1f : 0f;
-            }
+            ranker.Keep(values, line, length, stride, sliceDraws, limits, keep);
         }
     }
 }

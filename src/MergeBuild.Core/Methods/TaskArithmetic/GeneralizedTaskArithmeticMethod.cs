@@ -34,6 +34,12 @@ public abstract class GeneralizedTaskArithmeticMethod : IMergeMethod
     /// </summary>
     public bool IsElementwise => Sparsification == Sparsification.None;
 
+    /// <summary>
+    /// DELLA keeps its whole keep mask as bits between the passes for tensors up to this many entries (tests lower it
+    /// to exercise the re-ranking path).
+    /// </summary>
+    internal long DellaMaskCacheElements { get; init; } = DellaStream.MaskCacheElements;
+
     private MergeMethodSpec Spec => spec ??= MergeMethodCatalog.TryGet(Name, out var found)
         ? found
         : throw new InvalidOperationException($"'{Name}' is not in the method catalog.");
@@ -168,7 +174,8 @@ public abstract class GeneralizedTaskArithmeticMethod : IMergeMethod
                 return length == 1
                     ? new BernoulliStream(dtype, FloatCodec.Round(WorkDType.ForRandom(dtype), (float)density), rescale,
                         model, job.OutputName)
-                    : new DellaStream(dtype, job.Shape, density, epsilon, rescale, model, job.OutputName);
+                    : new DellaStream(dtype, job.Shape, density, epsilon, rescale, model, job.OutputName,
+                        DellaMaskCacheElements);
         }
     }
 
