@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using MergeBuild.Tensors;
 
 namespace MergeBuild.Methods;
@@ -60,14 +61,32 @@ internal static class L1Rescale
     {
         if (float.IsNaN(ratio))
         {
-            // Every product is the ratio's NaN (also where the value is NaN, as Apply's loop computes it).
+            // Every product is NaN. Where the value is a NaN too, the scalar loop returns whichever operand the JIT
+            // put first; the stream fixes it as the ratio's, the same in every chunk.
             values.Fill(ratio);
-        }
-        else
-        {
-            System.Numerics.Tensors.TensorPrimitives.Multiply(values, ratio, values);
+            Kernels.Rounding.InPlace(dtype, values);
+            return;
         }
 
+        if (dtype == DType.BF16 && Vector512.IsHardwareAccelerated)
+        {
+            // Multiply and round in registers, one pass.
+            var factor = Vector512.Create(ratio);
+            var i = 0;
+            for (; i <= values.Length - 16; i += 16)
+            {
+                Kernels.Rounding.Bf16(Vector512.Create(values.Slice(i, 16)) * factor).CopyTo(values.Slice(i));
+            }
+
+            for (; i < values.Length; i++)
+            {
+                values[i] = FloatCodec.Round(dtype, values[i] * ratio);
+            }
+
+            return;
+        }
+
+        System.Numerics.Tensors.TensorPrimitives.Multiply(values, ratio, values);
         Kernels.Rounding.InPlace(dtype, values);
     }
 }
