@@ -18,7 +18,10 @@ namespace MergeBuild.Methods.Kernels;
 /// </remarks>
 internal static class TaskVectorMix
 {
-    /// <summary>Mixes <paramref name="deltas"/> (each at least output.Length long) into <paramref name="output"/>.</summary>
+    /// <summary>
+    /// Mixes <paramref name="deltas"/> (each at least output.Length long) into <paramref name="output"/>; with consensus
+    /// the deltas are overwritten with the weighted deltas.
+    /// </summary>
     /// <param name="dtype">The compute dtype D.</param>
     /// <param name="deltas">The task vectors, one per model in recipe order.</param>
     /// <param name="weights">The weights, already rounded to D.</param>
@@ -209,10 +212,14 @@ internal static class TaskVectorMix
         for (; i <= output.Length - N; i += N)
         {
             // The vote: the sign of D(Σ vᵢ) (a NaN sum elects −, as `sum >= 0` is false).
+            // vᵢ = D(dᵢ·wᵢ) is kept in place of dᵢ for the second loop.
             var vote = R(Vector512.Create(deltas[0].AsSpan(i, N)) * Vector512.Create(weights[0]), s.Bf16);
+            vote.CopyTo(deltas[0].AsSpan(i));
             for (var m = 1; m < models; m++)
             {
-                vote = AddFirst(vote, R(Vector512.Create(deltas[m].AsSpan(i, N)) * Vector512.Create(weights[m]), s.Bf16));
+                var weighted = R(Vector512.Create(deltas[m].AsSpan(i, N)) * Vector512.Create(weights[m]), s.Bf16);
+                weighted.CopyTo(deltas[m].AsSpan(i));
+                vote = AddFirst(vote, weighted);
             }
 
             var positive = Vector512.GreaterThanOrEqual(R(vote, s.Bf16), Vector512<float>.Zero);
@@ -220,7 +227,7 @@ internal static class TaskVectorMix
             var divisor = Vector512<float>.Zero;
             for (var m = 0; m < models; m++)
             {
-                var v = R(Vector512.Create(deltas[m].AsSpan(i, N)) * Vector512.Create(weights[m]), s.Bf16);
+                var v = Vector512.Create(deltas[m].AsSpan(i, N));
                 var agree = (positive & Vector512.GreaterThan(v, Vector512<float>.Zero)) |
                             Vector512.AndNot(Vector512.LessThan(v, Vector512<float>.Zero), positive);
                 mixed += v & agree;
@@ -243,10 +250,14 @@ internal static class TaskVectorMix
         var i = 0;
         for (; i <= output.Length - N; i += N)
         {
+            // vᵢ = D(dᵢ·wᵢ) is kept in place of dᵢ for the second loop.
             var vote = R(Vector256.Create(deltas[0].AsSpan(i, N)) * Vector256.Create(weights[0]), s.Bf16);
+            vote.CopyTo(deltas[0].AsSpan(i));
             for (var m = 1; m < models; m++)
             {
-                vote = AddFirst(vote, R(Vector256.Create(deltas[m].AsSpan(i, N)) * Vector256.Create(weights[m]), s.Bf16));
+                var weighted = R(Vector256.Create(deltas[m].AsSpan(i, N)) * Vector256.Create(weights[m]), s.Bf16);
+                weighted.CopyTo(deltas[m].AsSpan(i));
+                vote = AddFirst(vote, weighted);
             }
 
             var positive = Vector256.GreaterThanOrEqual(R(vote, s.Bf16), Vector256<float>.Zero);
@@ -254,7 +265,7 @@ internal static class TaskVectorMix
             var divisor = Vector256<float>.Zero;
             for (var m = 0; m < models; m++)
             {
-                var v = R(Vector256.Create(deltas[m].AsSpan(i, N)) * Vector256.Create(weights[m]), s.Bf16);
+                var v = Vector256.Create(deltas[m].AsSpan(i, N));
                 var agree = (positive & Vector256.GreaterThan(v, Vector256<float>.Zero)) |
                             Vector256.AndNot(Vector256.LessThan(v, Vector256<float>.Zero), positive);
                 mixed += v & agree;

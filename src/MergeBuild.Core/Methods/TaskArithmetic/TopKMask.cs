@@ -19,37 +19,11 @@ internal static class TopKMask
         var i = 0;
         if (Vector512.IsHardwareAccelerated)
         {
-            var lanes = Vector512.Create(1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u, 256u, 512u, 1024u, 2048u, 4096u, 8192u, 16384u, 32768u);
-            for (; i <= values.Length - 16; i += 16)
-            {
-                var slice = values.Slice(i, 16);
-                var data = Vector512.Create(slice);
-                var keys = data.AsUInt32() & Vector512.Create(AbsMask);
-                var keep = Member(include, keys, lanes);
-                if (exclude is not null)
-                {
-                    keep = Vector512.AndNot(keep, Member(exclude, keys, lanes));
-                }
-
-                (data * Vector512.ConditionalSelect(keep.AsSingle(), Vector512<float>.One, Vector512<float>.Zero)).CopyTo(slice);
-            }
+            i = Apply512(values, include, exclude);
         }
         else if (Vector256.IsHardwareAccelerated)
         {
-            var lanes = Vector256.Create(1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u);
-            for (; i <= values.Length - 8; i += 8)
-            {
-                var slice = values.Slice(i, 8);
-                var data = Vector256.Create(slice);
-                var keys = data.AsUInt32() & Vector256.Create(AbsMask);
-                var keep = Member(include, keys, lanes);
-                if (exclude is not null)
-                {
-                    keep = Vector256.AndNot(keep, Member(exclude, keys, lanes));
-                }
-
-                (data * Vector256.ConditionalSelect(keep.AsSingle(), Vector256<float>.One, Vector256<float>.Zero)).CopyTo(slice);
-            }
+            i = Apply256(values, include, exclude);
         }
 
         for (; i < values.Length; i++)
@@ -62,71 +36,138 @@ internal static class TopKMask
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<uint> Member(TopKSelection selection, Vector512<uint> keys, Vector512<uint> lanes)
+    private static int Apply512(Span<float> values, TopKSelection include, TopKSelection? exclude)
     {
-        if (selection.None || selection.All)
+        var lanes = Vector512.Create(1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u, 256u, 512u, 1024u, 2048u, 4096u, 8192u, 16384u, 32768u);
+        var (inc, exc) = (new Lanes(include), new Lanes(exclude));
+        var includeAt = Vector512.Create(include.Threshold);
+        var excludeAt = Vector512.Create(exclude?.Threshold ?? 0);
+        var i = 0;
+        for (; i <= values.Length - 16; i += 16)
         {
-            return selection.All ? Vector512<uint>.AllBitsSet : Vector512<uint>.Zero;
+            var slice = values.Slice(i, 16);
+            var data = Vector512.Create(slice);
+            var keys = data.AsUInt32() & Vector512.Create(AbsMask);
+            var keep = inc.Member(keys, includeAt, lanes);
+            if (exc.Active)
+            {
+                keep = Vector512.AndNot(keep, exc.Member(keys, excludeAt, lanes));
+            }
+
+            (data * Vector512.ConditionalSelect(keep.AsSingle(), Vector512<float>.One, Vector512<float>.Zero)).CopyTo(slice);
         }
 
-        var threshold = Vector512.Create(selection.Threshold);
-        var above = Vector512.GreaterThan(keys, threshold);
-        var equal = Vector512.Equals(keys, threshold);
-        var equalBits = (uint)equal.ExtractMostSignificantBits();
-        if (equalBits == 0)
-        {
-            return above;
-        }
-
-        var taken = Take(selection, equalBits);
-        return taken == equalBits
-            ? above | equal
-            : above | Vector512.Equals(Vector512.Create(taken) & lanes, lanes);
+        include.Seen = inc.Seen;
+        exclude?.Seen = exc.Seen;
+        return i;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<uint> Member(TopKSelection selection, Vector256<uint> keys, Vector256<uint> lanes)
+    private static int Apply256(Span<float> values, TopKSelection include, TopKSelection? exclude)
     {
-        if (selection.None || selection.All)
+        var lanes = Vector256.Create(1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u);
+        var (inc, exc) = (new Lanes(include), new Lanes(exclude));
+        var includeAt = Vector256.Create(include.Threshold);
+        var excludeAt = Vector256.Create(exclude?.Threshold ?? 0);
+        var i = 0;
+        for (; i <= values.Length - 8; i += 8)
         {
-            return selection.All ? Vector256<uint>.AllBitsSet : Vector256<uint>.Zero;
+            var slice = values.Slice(i, 8);
+            var data = Vector256.Create(slice);
+            var keys = data.AsUInt32() & Vector256.Create(AbsMask);
+            var keep = inc.Member(keys, includeAt, lanes);
+            if (exc.Active)
+            {
+                keep = Vector256.AndNot(keep, exc.Member(keys, excludeAt, lanes));
+            }
+
+            (data * Vector256.ConditionalSelect(keep.AsSingle(), Vector256<float>.One, Vector256<float>.Zero)).CopyTo(slice);
         }
 
-        var threshold = Vector256.Create(selection.Threshold);
-        var above = Vector256.GreaterThan(keys, threshold);
-        var equal = Vector256.Equals(keys, threshold);
-        var equalBits = equal.ExtractMostSignificantBits();
-        if (equalBits == 0)
-        {
-            return above;
-        }
-
-        var taken = Take(selection, equalBits);
-        return taken == equalBits
-            ? above | equal
-            : above | Vector256.Equals(Vector256.Create(taken) & lanes, lanes);
+        include.Seen = inc.Seen;
+        exclude?.Seen = exc.Seen;
+        return i;
     }
 
-    /// <summary>Of the equal-key lanes (a bit mask, lowest lane first), those still within TakeEqual; counts them all as seen.</summary>
-    private static uint Take(TopKSelection selection, uint equalBits)
+    /// <summary>One selection's state, held in locals for the loop.</summary>
+    private struct Lanes
     {
-        var count = BitOperations.PopCount(equalBits);
-        var available = selection.TakeEqual - selection.Seen;
-        selection.Seen += count;
-        if (available >= count)
+        private readonly bool all;
+        private readonly bool none;
+        private readonly long takeEqual;
+
+        public Lanes(TopKSelection? selection)
         {
-            return equalBits;
+            Active = selection is not null;
+            all = selection?.All ?? false;
+            none = selection?.None ?? true;
+            takeEqual = selection?.TakeEqual ?? 0;
+            Seen = selection?.Seen ?? 0;
         }
 
-        var taken = 0u;
-        for (; available > 0; available--)
+        public bool Active { get; }
+
+        public long Seen { get; private set; }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<uint> Member(Vector512<uint> keys, Vector512<uint> threshold, Vector512<uint> lanes)
         {
-            var lowest = equalBits & (uint)-(int)equalBits;
-            taken |= lowest;
-            equalBits ^= lowest;
+            if (all || none)
+            {
+                return all ? Vector512<uint>.AllBitsSet : Vector512<uint>.Zero;
+            }
+
+            var member = Vector512.GreaterThan(keys, threshold);
+            var equal = Vector512.Equals(keys, threshold);
+            if (equal == Vector512<uint>.Zero)
+            {
+                return member;
+            }
+
+            var equalBits = (uint)equal.ExtractMostSignificantBits();
+            var taken = Take(equalBits);
+            return member | (taken == equalBits ? equal : Vector512.Equals(Vector512.Create(taken) & lanes, lanes));
         }
 
-        return taken;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<uint> Member(Vector256<uint> keys, Vector256<uint> threshold, Vector256<uint> lanes)
+        {
+            if (all || none)
+            {
+                return all ? Vector256<uint>.AllBitsSet : Vector256<uint>.Zero;
+            }
+
+            var member = Vector256.GreaterThan(keys, threshold);
+            var equal = Vector256.Equals(keys, threshold);
+            if (equal == Vector256<uint>.Zero)
+            {
+                return member;
+            }
+
+            var equalBits = equal.ExtractMostSignificantBits();
+            var taken = Take(equalBits);
+            return member | (taken == equalBits ? equal : Vector256.Equals(Vector256.Create(taken) & lanes, lanes));
+        }
+
+        /// <summary>Of the equal-key lanes (a bit mask, lowest lane first), those still within TakeEqual; counts them all as seen.</summary>
+        private uint Take(uint equalBits)
+        {
+            var count = BitOperations.PopCount(equalBits);
+            var available = takeEqual - Seen;
+            Seen += count;
+            if (available >= count)
+            {
+                return equalBits;
+            }
+
+            var taken = 0u;
+            for (; available > 0; available--)
+            {
+                var lowest = equalBits & (uint)-(int)equalBits;
+                taken |= lowest;
+                equalBits ^= lowest;
+            }
+
+            return taken;
+        }
     }
 }
