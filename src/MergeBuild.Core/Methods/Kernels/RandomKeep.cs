@@ -35,6 +35,8 @@ internal static class RandomKeep
     }
 
     /// <summary>Fills <paramref name="draws"/>[i] with the draw of flat index <paramref name="start"/> + i.</summary>
+    // A root of its own: inlined into a large caller, the JIT runs out of budget for the vector helpers.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Draws(CounterRandom random, long start, Span<ulong> draws)
     {
         var key = random.Key;
@@ -71,6 +73,8 @@ internal static class RandomKeep
     /// <c>values[i] *= draw(start + i) &lt; limit ? 1 : 0</c>: DARE's mask as torch applies it (a dropped negative entry
     /// becomes −0 and NaN stays NaN).
     /// </summary>
+    // A root of its own: inlined into a large caller, the JIT runs out of budget for the vector helpers.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Apply(CounterRandom random, long start, ulong limit, Span<float> values)
     {
         var key = random.Key;
@@ -117,6 +121,76 @@ internal static class RandomKeep
         {
             values[i] *= Draw(key, start + i) < limit ? 1f : 0f;
         }
+    }
+
+    /// <summary>
+    /// DARE's two L1 statistics of a chunk in one pass: Σ|v| and Σ|v·keep| in double lanes (any order), with the
+    /// smallest nonzero and the largest exponent field of the values, for <c>OrderedL1Sum.TryAdd</c>. Null where
+    /// 512-bit vectors are not available (the caller then masks a copy and sums it).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static (double All, double Kept, uint MinExponent, uint MaxExponent)? AbsSums(CounterRandom random,
+        long start, ulong limit, ReadOnlySpan<float> values)
+    {
+        if (!Vector512.IsHardwareAccelerated)
+        {
+            return null;
+        }
+
+        var key = random.Key;
+        var i = 0;
+        var all0 = Vector512<double>.Zero;
+        var all1 = Vector512<double>.Zero;
+        var kept0 = Vector512<double>.Zero;
+        var kept1 = Vector512<double>.Zero;
+        var minV = Vector512.Create(0xFFu);
+        var maxV = Vector512<uint>.Zero;
+        unchecked
+        {
+            var z = Vector512.Create(key + ((ulong)start + 1) * Golden) + Lanes512();
+            var step = Vector512.Create(8 * Golden);
+            var bound = Vector512.Create(limit);
+            for (; i <= values.Length - 16; i += 16)
+            {
+                var bits = Vector512.Create(values.Slice(i, 16)).AsUInt32() & Vector512.Create(0x7FFF_FFFFu);
+                var exponent = Vector512.ShiftRightLogical(bits, 23);
+                minV = Vector512.Min(minV, Vector512.ConditionalSelect(Vector512.Equals(bits, Vector512<uint>.Zero),
+                    Vector512.Create(0xFFu), exponent));
+                maxV = Vector512.Max(maxV, exponent);
+                var low = Vector512.LessThan(Finish(z), bound);
+                z += step;
+                var high = Vector512.LessThan(Finish(z), bound);
+                z += step;
+                var magnitude = bits.AsSingle();
+                var kept = magnitude & Vector512.Narrow(low, high).AsSingle();
+                all0 += Vector512.WidenLower(magnitude);
+                all1 += Vector512.WidenUpper(magnitude);
+                kept0 += Vector512.WidenLower(kept);
+                kept1 += Vector512.WidenUpper(kept);
+            }
+        }
+
+        var all = Vector512.Sum(all0 + all1);
+        var keptSum = Vector512.Sum(kept0 + kept1);
+        uint min = 0xFF, max = 0;
+        for (var lane = 0; lane < Vector512<uint>.Count; lane++)
+        {
+            min = Math.Min(min, minV[lane]);
+            max = Math.Max(max, maxV[lane]);
+        }
+
+        for (; i < values.Length; i++)
+        {
+            var bits = BitConverter.SingleToUInt32Bits(values[i]) & 0x7FFF_FFFFu;
+            var exponent = bits >> 23;
+            min = bits != 0 ? Math.Min(min, exponent) : min;
+            max = Math.Max(max, exponent);
+            var magnitude = BitConverter.UInt32BitsToSingle(bits);
+            all += magnitude;
+            keptSum += Draw(key, start + i) < limit ? magnitude : 0f;
+        }
+
+        return (all, keptSum, min, max);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

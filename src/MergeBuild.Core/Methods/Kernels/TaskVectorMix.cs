@@ -163,6 +163,8 @@ internal static class TaskVectorMix
     private static Vector256<float> AddFirst(Vector256<float> a, Vector256<float> b) =>
         Vector256.ConditionalSelect(Vector256.Equals(a, a), a + b, (a.AsUInt32() | Vector256.Create(0x0040_0000u)).AsSingle());
 
+    // A root of its own: inlined into a large caller, the JIT runs out of budget for the vector helpers.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static int Linear512(float[][] deltas, ReadOnlySpan<float> weights, ReadOnlySpan<float> baseValues,
         Span<float> output, Settings s)
     {
@@ -183,6 +185,8 @@ internal static class TaskVectorMix
         return i;
     }
 
+    // A root of its own: inlined into a large caller, the JIT runs out of budget for the vector helpers.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static int Linear256(float[][] deltas, ReadOnlySpan<float> weights, ReadOnlySpan<float> baseValues,
         Span<float> output, Settings s)
     {
@@ -203,6 +207,8 @@ internal static class TaskVectorMix
         return i;
     }
 
+    // A root of its own: inlined into a large caller, the JIT runs out of budget for the vector helpers.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static int Consensus512(float[][] deltas, ReadOnlySpan<float> weights, ReadOnlySpan<float> baseValues,
         Span<float> output, Settings s)
     {
@@ -242,6 +248,8 @@ internal static class TaskVectorMix
         return i;
     }
 
+    // A root of its own: inlined into a large caller, the JIT runs out of budget for the vector helpers.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static int Consensus256(float[][] deltas, ReadOnlySpan<float> weights, ReadOnlySpan<float> baseValues,
         Span<float> output, Settings s)
     {

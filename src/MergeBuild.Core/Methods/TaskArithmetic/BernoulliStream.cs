@@ -49,10 +49,28 @@ internal sealed class BernoulliStream : IStreamSparsifier
 
     public void Observe(int pass, Span<float> delta, MergeChunk chunk, float[] scratch)
     {
-        before.Add(delta);
+        var random = Random(chunk);
+        if (RandomKeep.AbsSums(random, chunk.Start, limit, delta) is var (all, kept, min, max))
+        {
+            // Both sums from one pass; a chunk whose lanes may differ from the sequential sum is redone in order.
+            if (!before.TryAdd(all, min, max))
+            {
+                before.AddSequentially(delta);
+            }
+
+            if (after.TryAdd(kept, min, max))
+            {
+                return;
+            }
+        }
+        else
+        {
+            before.Add(delta);
+        }
+
         var masked = scratch.AsSpan(0, delta.Length);
         delta.CopyTo(masked);
-        RandomKeep.Apply(Random(chunk), chunk.Start, limit, masked);
+        RandomKeep.Apply(random, chunk.Start, limit, masked);
         after.Add(masked);
     }
 

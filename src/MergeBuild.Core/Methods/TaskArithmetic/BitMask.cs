@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace MergeBuild.Methods;
@@ -6,6 +7,8 @@ namespace MergeBuild.Methods;
 internal static class BitMask
 {
     /// <summary>Sets the bits at <paramref name="at"/>… where <paramref name="factors"/> is nonzero (the bits start cleared).</summary>
+    // A root of its own: inlined into a large caller, the JIT runs out of budget for the vector helpers.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Write(ReadOnlySpan<float> factors, ulong[] bits, long at)
     {
         var i = 0;
@@ -28,6 +31,8 @@ internal static class BitMask
     }
 
     /// <summary><c>values[i] *= bit(at + i) ? 1 : 0</c> (a dropped −x becomes −0 and NaN stays NaN, as torch's mask product).</summary>
+    // A root of its own: inlined into a large caller, the JIT runs out of budget for the vector helpers.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Apply(Span<float> values, ulong[] bits, long at)
     {
         var i = 0;

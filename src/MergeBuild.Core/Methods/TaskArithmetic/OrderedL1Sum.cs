@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.Intrinsics;
 using MergeBuild.Tensors;
@@ -39,28 +40,36 @@ internal sealed class OrderedL1Sum
     /// <summary>Adds |v| for each value, in order.</summary>
     public void Add(ReadOnlySpan<float> values)
     {
-        if (!TryAddExactly(values))
+        var (chunk, minExponent, maxExponent) = Scan(values);
+        if (!TryAdd(chunk, minExponent, maxExponent))
         {
-            var sum = Sum;
-            foreach (var v in values)
-            {
-                sum += Math.Abs(v);
-            }
-
-            Sum = sum;
+            AddSequentially(values);
         }
     }
 
-    private bool TryAddExactly(ReadOnlySpan<float> values)
+    /// <summary>Adds |v| for each value one at a time, exactly as the whole-tensor loop does.</summary>
+    public void AddSequentially(ReadOnlySpan<float> values)
     {
         var sum = Sum;
-        if (!double.IsFinite(sum))
+        foreach (var v in values)
         {
-            return false;
+            sum += Math.Abs(v);
         }
 
-        var (chunk, minExponent, maxExponent) = Scan(values);
-        if (maxExponent == 0xFF)
+        Sum = sum;
+    }
+
+    /// <summary>
+    /// Adds a chunk summed in lanes when that is provably the sequential sum; false (nothing added) otherwise.
+    /// </summary>
+    /// <param name="chunk">Σ|v| of the chunk in double, in any order.</param>
+    /// <param name="minExponent">The smallest exponent field among the chunk's nonzero values (0xFF if none), or of a
+    /// superset of them (a finer quantum only makes the test stricter).</param>
+    /// <param name="maxExponent">The largest exponent field among the values (0xFF: a NaN or infinity).</param>
+    public bool TryAdd(double chunk, uint minExponent, uint maxExponent)
+    {
+        var sum = Sum;
+        if (!double.IsFinite(sum) || maxExponent == 0xFF)
         {
             return false;
         }
@@ -101,6 +110,9 @@ internal sealed class OrderedL1Sum
     }
 
     /// <summary>Σ|v| in double lanes, and the smallest nonzero and the largest exponent field.</summary>
+    /// <remarks>Exponent fields: <c>(bits &gt;&gt; 23) &amp; 0xFF</c>, as <see cref="TryAdd"/> expects them.</remarks>
+    // A root of its own: inlined into a large caller, the JIT runs out of budget for the vector helpers.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static (double Sum, uint MinExponent, uint MaxExponent) Scan(ReadOnlySpan<float> values)
     {
         const uint AbsMask = 0x7FFF_FFFF;

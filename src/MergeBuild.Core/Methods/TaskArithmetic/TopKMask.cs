@@ -36,6 +36,8 @@ internal static class TopKMask
         }
     }
 
+    // A root of its own: inlined into a large caller, the JIT runs out of budget for the vector helpers.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static int Apply512(Span<float> values, TopKSelection include, TopKSelection? exclude)
     {
         var lanes = Vector512.Create(1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u, 256u, 512u, 1024u, 2048u, 4096u, 8192u, 16384u, 32768u);
@@ -62,6 +64,8 @@ internal static class TopKMask
         return i;
     }
 
+    // A root of its own: inlined into a large caller, the JIT runs out of budget for the vector helpers.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static int Apply256(Span<float> values, TopKSelection include, TopKSelection? exclude)
     {
         var lanes = Vector256.Create(1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u);
