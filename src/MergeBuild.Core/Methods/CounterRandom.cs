@@ -32,6 +32,9 @@ public readonly struct CounterRandom
         key = unchecked(seed + hash);
     }
 
+    /// <summary>The per-(seed, model, tensor) key the draws are computed from (for the vectorized kernels).</summary>
+    internal ulong Key => key;
+
     /// <summary>The uniform draw in [0, 1) for flat element <paramref name="index"/>.</summary>
     public double Uniform(long index)
     {

@@ -33,14 +33,7 @@ internal static class DellaSparsifier
             return;
         }
 
-        if (density + epsilon >= 1 || density - epsilon <= 0)
-        {
-            throw new MergeBuildException(ErrorCodes.ParameterOutOfRange,
-                string.Create(CultureInfo.InvariantCulture,
-                    $"DELLA needs 0 < density − epsilon and density + epsilon < 1, but tensor '{tensorName}' has density {density} and epsilon {epsilon}."),
-                hint: "Lower epsilon, or move density away from 0 and 1 by more than epsilon.");
-        }
-
+        CheckRamp(density, epsilon, tensorName);
         var work = WorkDType.ForRandom(dtype);
         var (lines, length, stride) = Lines(shape, delta.Length);
         var low = FloatCodec.Round(work, (float)(density - epsilon));
@@ -84,6 +77,41 @@ internal static class DellaSparsifier
         }
     }
 
+    /// <summary>The ramp must stay inside (0, 1): 0 &lt; density − ε and density + ε &lt; 1 (for 0 &lt; density &lt; 1).</summary>
+    public static void CheckRamp(double density, double epsilon, string tensorName)
+    {
+        if (density + epsilon >= 1 || density - epsilon <= 0)
+        {
+            throw new MergeBuildException(ErrorCodes.ParameterOutOfRange,
+                string.Create(CultureInfo.InvariantCulture,
+                    $"DELLA needs 0 < density − epsilon and density + epsilon < 1, but tensor '{tensorName}' has density {density} and epsilon {epsilon}."),
+                hint: "Lower epsilon, or move density away from 0 and 1 by more than epsilon.");
+        }
+    }
+
+    /// <summary>
+    /// The keep probability of each rank 1…<paramref name="length"/> of a line (index rank − 1), computed as
+    /// <see cref="Apply"/> does; a line of one entry gets W(density).
+    /// </summary>
+    public static float[] KeepProbabilities(int length, double density, double epsilon, DType work)
+    {
+        if (length == 1)
+        {
+            return [FloatCodec.Round(work, (float)density)];
+        }
+
+        var low = FloatCodec.Round(work, (float)(density - epsilon));
+        var maxRank = FloatCodec.Round(work, length);
+        var span = FloatCodec.Round(work, maxRank - 1f);
+        var table = new float[length];
+        for (var rank = 1; rank <= length; rank++)
+        {
+            table[rank - 1] = KeepProbability(rank, span, low, (float)epsilon, work);
+        }
+
+        return table;
+    }
+
     private static float KeepProbability(int rank, float span, float low, float epsilon, DType work)
     {
         var r = FloatCodec.Round(work, rank);
@@ -93,7 +121,7 @@ internal static class DellaSparsifier
     }
 
     /// <summary>The lines ranks are taken along: count, length and the stride between consecutive entries.</summary>
-    private static (long Lines, int Length, long Stride) Lines(long[] shape, int count)
+    public static (long Lines, int Length, long Stride) Lines(long[] shape, int count)
     {
         if (shape.Length < 2)
         {

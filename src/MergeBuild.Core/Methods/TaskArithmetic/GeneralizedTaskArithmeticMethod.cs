@@ -1,3 +1,4 @@
+using MergeBuild.Diagnostics;
 using MergeBuild.Planning;
 using MergeBuild.Recipes;
 using MergeBuild.Tensors;
@@ -27,8 +28,17 @@ public abstract class GeneralizedTaskArithmeticMethod : IMergeMethod
     /// <summary>How task vectors are thinned before mixing.</summary>
     public abstract Sparsification Sparsification { get; }
 
-    /// <summary>Sparsifiers and L1 rescaling look at the whole tensor; plain task arithmetic is element-wise.</summary>
+    /// <summary>
+    /// Sparsifiers and L1 rescaling look at the whole tensor; plain task arithmetic is element-wise. (<see cref="Begin"/>
+    /// streams every member; this tells <see cref="Merge"/>'s callers whether a chunk may be merged on its own.)
+    /// </summary>
     public bool IsElementwise => Sparsification == Sparsification.None;
+
+    /// <summary>
+    /// DELLA keeps its whole keep mask as bits between the passes for tensors up to this many entries (tests lower it
+    /// to exercise the re-ranking path).
+    /// </summary>
+    internal long DellaMaskCacheElements { get; init; } = DellaStream.MaskCacheElements;
 
     private MergeMethodSpec Spec => spec ??= MergeMethodCatalog.TryGet(Name, out var found)
         ? found
@@ -37,6 +47,38 @@ public abstract class GeneralizedTaskArithmeticMethod : IMergeMethod
     /// <summary>mergekit casts every model to the base model's dtype and computes there.</summary>
     public DType DefaultComputeDType(IReadOnlyList<DType> inputDTypes, DType? baseDType) =>
         baseDType ?? DTypePromotion.Promote(inputDTypes);
+
+    /// <summary>
+    /// Streams the tensor (<see cref="GtaStream"/>): statistics passes only where a sparsifier needs a per-tensor
+    /// statistic, O(histogram) or O(row) state, vectorized kernels; bit-identical to <see cref="Merge"/> on the whole
+    /// tensor.
+    /// </summary>
+    public ITensorMerge Begin(TensorJob job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var models = job.Inputs.Count;
+        var dtype = job.ComputeDType;
+        var rescale = Global(job, "rescale") != 0;
+        var weights = new float[models];
+        var sparsifiers = new IStreamSparsifier?[models];
+        MergeBuildException? failure = null;
+        for (var m = 0; m < models; m++)
+        {
+            // torch.tensor(weights, dtype=D): weights are rounded to the compute dtype.
+            weights[m] = FloatCodec.Round(dtype, (float)PerModel(job, m, "weight"));
+            try
+            {
+                sparsifiers[m] = StreamSparsifier(job, m, rescale);
+            }
+            catch (MergeBuildException e)
+            {
+                failure ??= e;
+            }
+        }
+
+        return new GtaStream(Name, job, sparsifiers, weights, SignConsensus, Global(job, "normalize") != 0,
+            Global(job, "lambda"), failure);
+    }
 
     /// <inheritdoc/>
     public void Merge(TensorJob job, MergeBuffers buffers, MergeChunk chunk)
@@ -94,6 +136,46 @@ public abstract class GeneralizedTaskArithmeticMethod : IMergeMethod
                 DellaSparsifier.Apply(delta, job.Shape, density, PerModel(job, model, "epsilon"), rescale, dtype,
                     new CounterRandom(chunk.Seed, model, job.OutputName), chunk.Start, job.OutputName);
                 break;
+        }
+    }
+
+    /// <summary>The model's sparsifier in streamed form; null where it leaves the task vector untouched.</summary>
+    private IStreamSparsifier? StreamSparsifier(TensorJob job, int model, bool rescale)
+    {
+        var dtype = job.ComputeDType;
+        var density = PerModel(job, model, "density");
+        var count = job.ElementCount;
+        if (Sparsification == Sparsification.None || density >= 1)
+        {
+            return null;
+        }
+
+        switch (Sparsification)
+        {
+            case Sparsification.Magnitude:
+                return new MagnitudeStream(dtype,
+                    new TopKSelection(MagnitudeSparsifier.Keep(density, count, job.OutputName), count), null, rescale);
+            case Sparsification.MagnitudeOutliers:
+                var (keep, outliers) = OutlierSparsifier.Ranks(density, PerModel(job, model, "gamma"), count);
+                return new MagnitudeStream(dtype, new TopKSelection(keep, count), new TopKSelection(outliers, count),
+                    rescale);
+            case Sparsification.Random:
+                return new BernoulliStream(dtype, FloatCodec.Round(WorkDType.ForRandom(dtype), (float)density), rescale,
+                    model, job.OutputName);
+            default:
+                if (density <= 0)
+                {
+                    return new ZeroStream();
+                }
+
+                var epsilon = PerModel(job, model, "epsilon");
+                DellaSparsifier.CheckRamp(density, epsilon, job.OutputName);
+                var (_, length, _) = DellaStream.Geometry(job.Shape);
+                return length == 1
+                    ? new BernoulliStream(dtype, FloatCodec.Round(WorkDType.ForRandom(dtype), (float)density), rescale,
+                        model, job.OutputName)
+                    : new DellaStream(dtype, job.Shape, density, epsilon, rescale, model, job.OutputName,
+                        DellaMaskCacheElements);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using MergeBuild.Tensors;
 
 namespace MergeBuild.Methods;
@@ -28,18 +29,64 @@ internal static class L1Rescale
     /// <summary>Scales <paramref name="masked"/> in place to the L1 norm <paramref name="before"/> it had unmasked.</summary>
     public static void Apply(Span<float> masked, float before, DType dtype)
     {
-        var after = Norm(masked, dtype);
-        // torch compares a 0-dim tensor with a Python number in the tensor's dtype.
-        var eps = FloatCodec.Round(dtype, 1e-7f);
-        if (before < eps || after < eps)
+        if (Ratio(before, Norm(masked, dtype), dtype) is not { } ratio)
         {
             return;
         }
 
-        var ratio = FloatCodec.Round(dtype, before / after);
         for (var i = 0; i < masked.Length; i++)
         {
             masked[i] = FloatCodec.Round(dtype, masked[i] * ratio);
         }
+    }
+
+    /// <summary>
+    /// The factor D(before / after) the kept entries are multiplied by, or null where rescaling is skipped (either
+    /// norm below 1e-7).
+    /// </summary>
+    public static float? Ratio(float before, float after, DType dtype)
+    {
+        // torch compares a 0-dim tensor with a Python number in the tensor's dtype.
+        var eps = FloatCodec.Round(dtype, 1e-7f);
+        if (before < eps || after < eps)
+        {
+            return null;
+        }
+
+        return FloatCodec.Round(dtype, before / after);
+    }
+
+    /// <summary><c>values[i] = D(values[i] · ratio)</c>, vectorized: the streamed form of <see cref="Apply"/>'s loop.</summary>
+    public static void Scale(Span<float> values, float ratio, DType dtype)
+    {
+        if (float.IsNaN(ratio))
+        {
+            // Every product is NaN. Where the value is a NaN too, the scalar loop returns whichever operand the JIT
+            // put first; the stream fixes it as the ratio's, the same in every chunk.
+            values.Fill(ratio);
+            Kernels.Rounding.InPlace(dtype, values);
+            return;
+        }
+
+        if (dtype == DType.BF16 && Vector512.IsHardwareAccelerated)
+        {
+            // Multiply and round in registers, one pass.
+            var factor = Vector512.Create(ratio);
+            var i = 0;
+            for (; i <= values.Length - 16; i += 16)
+            {
+                Kernels.Rounding.Bf16(Vector512.Create(values.Slice(i, 16)) * factor).CopyTo(values.Slice(i));
+            }
+
+            for (; i < values.Length; i++)
+            {
+                values[i] = FloatCodec.Round(dtype, values[i] * ratio);
+            }
+
+            return;
+        }
+
+        System.Numerics.Tensors.TensorPrimitives.Multiply(values, ratio, values);
+        Kernels.Rounding.InPlace(dtype, values);
     }
 }

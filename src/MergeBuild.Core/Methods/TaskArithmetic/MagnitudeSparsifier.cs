@@ -18,17 +18,7 @@ internal static class MagnitudeSparsifier
             return;
         }
 
-        // Python's int(density * numel): the product in double, truncated.
-        var k = (long)(density * delta.Length);
-        if (k <= 0)
-        {
-            // mergekit stops on an assertion here; a recipe error with the tensor named is more useful.
-            throw new MergeBuildException(ErrorCodes.ParameterOutOfRange,
-                string.Create(CultureInfo.InvariantCulture,
-                    $"density {density} keeps no entry of '{tensorName}' ({delta.Length} elements): ⌊density·numel⌋ = 0."),
-                hint: "Raise the density for this tensor (a filter on its name can set it separately).");
-        }
-
+        var k = Keep(density, delta.Length, tensorName);
         var before = rescale ? L1Rescale.Norm(delta, dtype) : 0f;
         var pool = ArrayPool<bool>.Shared.Rent(delta.Length);
         try
@@ -47,5 +37,22 @@ internal static class MagnitudeSparsifier
         {
             L1Rescale.Apply(delta, before, dtype);
         }
+    }
+
+    /// <summary>k = ⌊density·numel⌋ as Python's <c>int(density * numel)</c> computes it; 0 is a recipe error.</summary>
+    public static long Keep(double density, long count, string tensorName)
+    {
+        // The product in double, truncated.
+        var k = (long)(density * count);
+        if (k <= 0)
+        {
+            // mergekit stops on an assertion here; a recipe error with the tensor named is more useful.
+            throw new MergeBuildException(ErrorCodes.ParameterOutOfRange,
+                string.Create(CultureInfo.InvariantCulture,
+                    $"density {density} keeps no entry of '{tensorName}' ({count} elements): ⌊density·numel⌋ = 0."),
+                hint: "Raise the density for this tensor (a filter on its name can set it separately).");
+        }
+
+        return k;
     }
 }

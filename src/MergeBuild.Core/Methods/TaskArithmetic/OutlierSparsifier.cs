@@ -24,25 +24,18 @@ internal static class OutlierSparsifier
         }
 
         long n = delta.Length;
-        var target = (long)(density * n);
-        var top = (long)(gamma * n);
-        var bottom = n - target - top;
-        if (bottom < 0)
-        {
-            top += bottom;
-            bottom = 0;
-        }
-
+        var (keep, top) = Ranks(density, gamma, n);
+        var bottom = n - keep;
         var before = rescale ? L1Rescale.Norm(delta, dtype) : 0f;
         var pool = ArrayPool<bool>.Shared.Rent(delta.Length);
         try
         {
             // Kept = ranks (largest first) in [top, n − bottom): the top n − bottom minus the top `top`.
-            var keep = pool.AsSpan(0, delta.Length);
-            keep.Clear();
-            MagnitudeRanking.MarkTop(delta, n - bottom, keep, true);
-            MagnitudeRanking.MarkTop(delta, top, keep, false);
-            SparsifyMask.Apply(delta, keep);
+            var mask = pool.AsSpan(0, delta.Length);
+            mask.Clear();
+            MagnitudeRanking.MarkTop(delta, n - bottom, mask, true);
+            MagnitudeRanking.MarkTop(delta, top, mask, false);
+            SparsifyMask.Apply(delta, mask);
         }
         finally
         {
@@ -53,5 +46,23 @@ internal static class OutlierSparsifier
         {
             L1Rescale.Apply(delta, before, dtype);
         }
+    }
+
+    /// <summary>
+    /// The ranks kept, largest first: [<paramref name="gamma"/>·n, n − n_bot) returned as the top count the range ends
+    /// at (n − n_bot) and the outlier count removed from its top (n_top).
+    /// </summary>
+    public static (long Keep, long Outliers) Ranks(double density, double gamma, long n)
+    {
+        var target = (long)(density * n);
+        var top = (long)(gamma * n);
+        var bottom = n - target - top;
+        if (bottom < 0)
+        {
+            top += bottom;
+            bottom = 0;
+        }
+
+        return (n - bottom, top);
     }
 }

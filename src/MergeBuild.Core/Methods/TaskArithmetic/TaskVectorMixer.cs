@@ -20,8 +20,9 @@ internal static class TaskVectorMixer
     /// <param name="normalize">Divide by the summed weights (of the agreeing models, with consensus).</param>
     /// <param name="lambda">Scale of the merged task vector, applied after normalisation.</param>
     /// <param name="dtype">The compute dtype D.</param>
+    /// <param name="offset">Index in each delta array of the value for output element 0.</param>
     public static void Mix(float[][] deltas, ReadOnlySpan<float> weights, ReadOnlySpan<float> baseValues,
-        Span<float> output, bool consensus, bool normalize, double lambda, DType dtype)
+        Span<float> output, bool consensus, bool normalize, double lambda, DType dtype, int offset = 0)
     {
         var models = weights.Length;
         Span<float> weighted = stackalloc float[models];
@@ -46,7 +47,7 @@ internal static class TaskVectorMixer
         {
             for (var i = 0; i < models; i++)
             {
-                weighted[i] = FloatCodec.Round(dtype, deltas[i][e] * weights[i]);
+                weighted[i] = FloatCodec.Round(dtype, deltas[i][offset + e] * weights[i]);
             }
 
             float mixed;

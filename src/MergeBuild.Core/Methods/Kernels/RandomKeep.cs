@@ -1,0 +1,217 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace MergeBuild.Methods.Kernels;
+
+/// <summary>
+/// <see cref="CounterRandom"/>'s draws for a run of consecutive flat indices, eight or sixteen at a time, and the
+/// keep test <c>Uniform(j) &lt; p</c> done on integers so it is exact and vectorizes.
+/// </summary>
+/// <remarks>
+/// <c>Uniform(j) = n·2⁻⁵³</c> with <c>n = z &gt;&gt; 11 &lt; 2⁵³</c>, both exactly representable, so for any double p
+/// <c>Uniform(j) &lt; p ⇔ n &lt; ⌈p·2⁵³⌉</c> (<see cref="Limit"/>). The element's draw depends only on its global index,
+/// never on the chunk it arrives in.
+/// </remarks>
+internal static class RandomKeep
+{
+    private const ulong Golden = 0x9E3779B97F4A7C15;
+    private const ulong Mix1 = 0xBF58476D1CE4E5B9;
+    private const ulong Mix2 = 0x94D049BB133111EB;
+
+    /// <summary>The integer bound n must stay under for a keep probability <paramref name="p"/>.</summary>
+    public static ulong Limit(double p) => p <= 0 ? 0 : p >= 1 ? 1UL << 53 : (ulong)Math.Ceiling(p * 9007199254740992.0);
+
+    /// <summary>The 53-bit draw n of one element (what <see cref="CounterRandom.Uniform"/> scales by 2⁻⁵³).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Draw(ulong key, long index)
+    {
+        unchecked
+        {
+            var z = key + ((ulong)index + 1) * Golden;
+            z = (z ^ (z >> 30)) * Mix1;
+            z = (z ^ (z >> 27)) * Mix2;
+            return (z ^ (z >> 31)) >> 11;
+        }
+    }
+
+    /// <summary>Fills <paramref name="draws"/>[i] with the draw of flat index <paramref name="start"/> + i.</summary>
+    // A root of its own: inlined into a large caller, the JIT runs out of budget for the vector helpers.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Draws(CounterRandom random, long start, Span<ulong> draws)
+    {
+        var key = random.Key;
+        var i = 0;
+        unchecked
+        {
+            if (Vector512.IsHardwareAccelerated)
+            {
+                var z = Vector512.Create(key + ((ulong)start + 1) * Golden) + Lanes512();
+                var step = Vector512.Create(8 * Golden);
+                for (; i <= draws.Length - 8; i += 8, z += step)
+                {
+                    Finish(z).CopyTo(draws.Slice(i));
+                }
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                var z = Vector256.Create(key + ((ulong)start + 1) * Golden) + Lanes256();
+                var step = Vector256.Create(4 * Golden);
+                for (; i <= draws.Length - 4; i += 4, z += step)
+                {
+                    Finish(z).CopyTo(draws.Slice(i));
+                }
+            }
+        }
+
+        for (; i < draws.Length; i++)
+        {
+            draws[i] = Draw(key, start + i);
+        }
+    }
+
+    /// <summary>
+    /// <c>values[i] *= draw(start + i) &lt; limit ? 1 : 0</c>: DARE's mask as torch applies it (a dropped negative entry
+    /// becomes −0 and NaN stays NaN).
+    /// </summary>
+    // A root of its own: inlined into a large caller, the JIT runs out of budget for the vector helpers.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Apply(CounterRandom random, long start, ulong limit, Span<float> values)
+    {
+        var key = random.Key;
+        var i = 0;
+        unchecked
+        {
+            if (Vector512.IsHardwareAccelerated)
+            {
+                var z = Vector512.Create(key + ((ulong)start + 1) * Golden) + Lanes512();
+                var step = Vector512.Create(8 * Golden);
+                var bound = Vector512.Create(limit);
+                for (; i <= values.Length - 16; i += 16)
+                {
+                    var low = Vector512.LessThan(Finish(z), bound);
+                    z += step;
+                    var high = Vector512.LessThan(Finish(z), bound);
+                    z += step;
+                    var keep = Vector512.Narrow(low, high).AsSingle();
+                    var slice = values.Slice(i, 16);
+                    (Vector512.Create(slice) * Vector512.ConditionalSelect(keep, Vector512<float>.One, Vector512<float>.Zero))
+                        .CopyTo(slice);
+                }
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                var z = Vector256.Create(key + ((ulong)start + 1) * Golden) + Lanes256();
+                var step = Vector256.Create(4 * Golden);
+                var bound = Vector256.Create(limit);
+                for (; i <= values.Length - 8; i += 8)
+                {
+                    var low = Vector256.LessThan(Finish(z), bound);
+                    z += step;
+                    var high = Vector256.LessThan(Finish(z), bound);
+                    z += step;
+                    var keep = Vector256.Narrow(low, high).AsSingle();
+                    var slice = values.Slice(i, 8);
+                    (Vector256.Create(slice) * Vector256.ConditionalSelect(keep, Vector256<float>.One, Vector256<float>.Zero))
+                        .CopyTo(slice);
+                }
+            }
+        }
+
+        for (; i < values.Length; i++)
+        {
+            values[i] *= Draw(key, start + i) < limit ? 1f : 0f;
+        }
+    }
+
+    /// <summary>
+    /// DARE's two L1 statistics of a chunk in one pass: Σ|v| and Σ|v·keep| in double lanes (any order), with the
+    /// smallest nonzero and the largest exponent field of the values, for <c>OrderedL1Sum.TryAdd</c>. Null where
+    /// 512-bit vectors are not available (the caller then masks a copy and sums it).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static (double All, double Kept, uint MinExponent, uint MaxExponent)? AbsSums(CounterRandom random,
+        long start, ulong limit, ReadOnlySpan<float> values)
+    {
+        if (!Vector512.IsHardwareAccelerated)
+        {
+            return null;
+        }
+
+        var key = random.Key;
+        var i = 0;
+        var all0 = Vector512<double>.Zero;
+        var all1 = Vector512<double>.Zero;
+        var kept0 = Vector512<double>.Zero;
+        var kept1 = Vector512<double>.Zero;
+        var minV = Vector512.Create(0xFFu);
+        var maxV = Vector512<uint>.Zero;
+        unchecked
+        {
+            var z = Vector512.Create(key + ((ulong)start + 1) * Golden) + Lanes512();
+            var step = Vector512.Create(8 * Golden);
+            var bound = Vector512.Create(limit);
+            for (; i <= values.Length - 16; i += 16)
+            {
+                var bits = Vector512.Create(values.Slice(i, 16)).AsUInt32() & Vector512.Create(0x7FFF_FFFFu);
+                var exponent = Vector512.ShiftRightLogical(bits, 23);
+                minV = Vector512.Min(minV, Vector512.ConditionalSelect(Vector512.Equals(bits, Vector512<uint>.Zero),
+                    Vector512.Create(0xFFu), exponent));
+                maxV = Vector512.Max(maxV, exponent);
+                var low = Vector512.LessThan(Finish(z), bound);
+                z += step;
+                var high = Vector512.LessThan(Finish(z), bound);
+                z += step;
+                var magnitude = bits.AsSingle();
+                var kept = magnitude & Vector512.Narrow(low, high).AsSingle();
+                all0 += Vector512.WidenLower(magnitude);
+                all1 += Vector512.WidenUpper(magnitude);
+                kept0 += Vector512.WidenLower(kept);
+                kept1 += Vector512.WidenUpper(kept);
+            }
+        }
+
+        var all = Vector512.Sum(all0 + all1);
+        var keptSum = Vector512.Sum(kept0 + kept1);
+        uint min = 0xFF, max = 0;
+        for (var lane = 0; lane < Vector512<uint>.Count; lane++)
+        {
+            min = Math.Min(min, minV[lane]);
+            max = Math.Max(max, maxV[lane]);
+        }
+
+        for (; i < values.Length; i++)
+        {
+            var bits = BitConverter.SingleToUInt32Bits(values[i]) & 0x7FFF_FFFFu;
+            var exponent = bits >> 23;
+            min = bits != 0 ? Math.Min(min, exponent) : min;
+            max = Math.Max(max, exponent);
+            var magnitude = BitConverter.UInt32BitsToSingle(bits);
+            all += magnitude;
+            keptSum += Draw(key, start + i) < limit ? magnitude : 0f;
+        }
+
+        return (all, keptSum, min, max);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<ulong> Finish(Vector512<ulong> z)
+    {
+        z = (z ^ Vector512.ShiftRightLogical(z, 30)) * Vector512.Create(Mix1);
+        z = (z ^ Vector512.ShiftRightLogical(z, 27)) * Vector512.Create(Mix2);
+        return Vector512.ShiftRightLogical(z ^ Vector512.ShiftRightLogical(z, 31), 11);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<ulong> Finish(Vector256<ulong> z)
+    {
+        z = (z ^ Vector256.ShiftRightLogical(z, 30)) * Vector256.Create(Mix1);
+        z = (z ^ Vector256.ShiftRightLogical(z, 27)) * Vector256.Create(Mix2);
+        return Vector256.ShiftRightLogical(z ^ Vector256.ShiftRightLogical(z, 31), 11);
+    }
+
+    // Lane l starts l draws further: z advances by the golden step per index (mod 2⁶⁴).
+    private static Vector512<ulong> Lanes512() => unchecked(
+        Vector512.Create(0UL, Golden, 2 * Golden, 3 * Golden, 4 * Golden, 5 * Golden, 6 * Golden, 7 * Golden));
+
+    private static Vector256<ulong> Lanes256() => unchecked(Vector256.Create(0UL, Golden, 2 * Golden, 3 * Golden));
+}

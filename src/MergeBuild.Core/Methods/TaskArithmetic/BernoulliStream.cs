@@ -1,0 +1,95 @@
+using MergeBuild.Methods.Kernels;
+using MergeBuild.Tensors;
+
+namespace MergeBuild.Methods;
+
+/// <summary>
+/// The streamed DARE sparsifier (<see cref="BernoulliSparsifier"/>), also DELLA's for lines of one entry: keep entry j
+/// when its counter-based draw is below p = W(density). The draw depends only on the global index, so every pass
+/// recomputes the same mask.
+/// </summary>
+/// <remarks>
+/// Without rescale there is no statistics pass and chunks are independent. With rescale one pass sums Σ|d| and
+/// Σ|kept d| in index order; the output pass then masks and scales by D(Σ|d| / Σ|kept|) in the work dtype W.
+/// </remarks>
+internal sealed class BernoulliStream : IStreamSparsifier
+{
+    private readonly DType dtype;
+    private readonly DType work;
+    private readonly bool rescale;
+    private readonly ulong limit;
+    private readonly int model;
+    private readonly string tensorName;
+    private readonly OrderedL1Sum before;
+    private readonly OrderedL1Sum after;
+    private float? ratio;
+
+    /// <param name="dtype">The compute dtype D.</param>
+    /// <param name="probability">The keep probability, already rounded to the work dtype.</param>
+    /// <param name="rescale">L1-rescale the kept entries.</param>
+    /// <param name="model">The model's index (keys its draws).</param>
+    /// <param name="tensorName">The output tensor's name (keys its draws).</param>
+    public BernoulliStream(DType dtype, double probability, bool rescale, int model, string tensorName)
+    {
+        this.dtype = dtype;
+        work = WorkDType.ForRandom(dtype);
+        this.rescale = rescale;
+        limit = RandomKeep.Limit(probability);
+        this.model = model;
+        this.tensorName = tensorName;
+        before = new OrderedL1Sum(dtype);
+        after = new OrderedL1Sum(dtype);
+    }
+
+    public int Passes => rescale ? 1 : 0;
+
+    public bool ChunksAreIndependent => true;
+
+    public long StateBytes => 128;
+
+    public void Observe(int pass, Span<float> delta, MergeChunk chunk, float[] scratch)
+    {
+        var random = Random(chunk);
+        if (RandomKeep.AbsSums(random, chunk.Start, limit, delta) is var (all, kept, min, max))
+        {
+            // Both sums from one pass; a chunk whose lanes may differ from the sequential sum is redone in order.
+            if (!before.TryAdd(all, min, max))
+            {
+                before.AddSequentially(delta);
+            }
+
+            if (after.TryAdd(kept, min, max))
+            {
+                return;
+            }
+        }
+        else
+        {
+            before.Add(delta);
+        }
+
+        var masked = scratch.AsSpan(0, delta.Length);
+        delta.CopyTo(masked);
+        RandomKeep.Apply(random, chunk.Start, limit, masked);
+        after.Add(masked);
+    }
+
+    public void EndPass(int pass) => ratio = L1Rescale.Ratio(before.Rounded(work), after.Rounded(work), work);
+
+    public void Apply(Span<float> delta, MergeChunk chunk, float[] scratch)
+    {
+        RandomKeep.Apply(Random(chunk), chunk.Start, limit, delta);
+        if (ratio is { } r)
+        {
+            L1Rescale.Scale(delta, r, work);
+        }
+
+        if (work != dtype)
+        {
+            FloatCodec.RoundTo(dtype, delta);
+        }
+    }
+
+    // Built per call (a short hash): Apply may run on several threads at once when chunks are independent.
+    private CounterRandom Random(MergeChunk chunk) => new(chunk.Seed, model, tensorName);
+}

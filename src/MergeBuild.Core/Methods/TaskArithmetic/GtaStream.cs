@@ -1,0 +1,125 @@
+using MergeBuild.Diagnostics;
+using MergeBuild.Methods.Kernels;
+using MergeBuild.Planning;
+using MergeBuild.Tensors;
+
+namespace MergeBuild.Methods;
+
+/// <summary>
+/// A generalized task arithmetic merge of one tensor, streamed: each model's task vector dᵢ = D(xᵢ − b) is recomputed
+/// from the chunk in every pass, its sparsifier (<see cref="IStreamSparsifier"/>) gathers what it needs in the
+/// statistics passes, and the output pass sparsifies each chunk and mixes it (<see cref="TaskVectorMix"/>).
+/// </summary>
+/// <remarks>
+/// The tensor takes as many statistics passes as its most demanding model: 0 for task arithmetic, DARE without
+/// rescale and every density ≥ 1 (then chunks are independent and run in parallel); 1 for DARE with rescale and
+/// DELLA; 1 (bf16) or 2 (other dtypes) for TIES and breadcrumbs, plus one with rescale. The output is bit-identical to
+/// <see cref="GeneralizedTaskArithmeticMethod.Merge"/> on the whole tensor.
+/// </remarks>
+internal sealed class GtaStream : ITensorMerge
+{
+    private readonly string methodName;
+    private readonly DType dtype;
+    private readonly IStreamSparsifier?[] sparsifiers;
+    private readonly float[] weights;
+    private readonly bool consensus;
+    private readonly bool normalize;
+    private readonly double lambda;
+    private readonly MergeBuildException? failure;
+
+    /// <param name="methodName">The method's name (for errors).</param>
+    /// <param name="job">The tensor.</param>
+    /// <param name="sparsifiers">One per model; null where the task vector is used whole.</param>
+    /// <param name="weights">The weights, rounded to the compute dtype.</param>
+    /// <param name="consensus">TIES sign election.</param>
+    /// <param name="normalize">Divide by the (agreeing) weights.</param>
+    /// <param name="lambda">Scale of the merged task vector.</param>
+    /// <param name="failure">A recipe error found while setting up, raised when the tensor is first worked on.</param>
+    public GtaStream(string methodName, TensorJob job, IStreamSparsifier?[] sparsifiers, float[] weights,
+        bool consensus, bool normalize, double lambda, MergeBuildException? failure)
+    {
+        this.methodName = methodName;
+        dtype = job.ComputeDType;
+        this.sparsifiers = sparsifiers;
+        this.weights = weights;
+        this.consensus = consensus;
+        this.normalize = normalize;
+        this.lambda = lambda;
+        this.failure = failure;
+        // A failing tensor takes one pass so the error is raised on the worker, where the whole-tensor code raised it.
+        StatisticsPasses = failure is not null ? 1 : sparsifiers.Aggregate(0, (most, s) => Math.Max(most, s?.Passes ?? 0));
+        ChunksAreIndependent = failure is null && sparsifiers.All(s => s?.ChunksAreIndependent ?? true);
+        StateBytes = sparsifiers.Sum(s => s?.StateBytes ?? 0);
+    }
+
+    public int StatisticsPasses { get; }
+
+    public bool ChunksAreIndependent { get; }
+
+    public long StateBytes { get; }
+
+    public void Observe(int pass, MergeBuffers buffers, MergeChunk chunk)
+    {
+        ThrowIfFailed();
+        var baseValues = Base(buffers, chunk);
+        for (var m = 0; m < sparsifiers.Length; m++)
+        {
+            if (sparsifiers[m] is { } sparsifier && pass < sparsifier.Passes)
+            {
+                sparsifier.Observe(pass, Delta(buffers, m, baseValues), chunk, buffers.Scratch);
+            }
+        }
+    }
+
+    public void EndPass(int pass)
+    {
+        ThrowIfFailed();
+        foreach (var sparsifier in sparsifiers)
+        {
+            if (sparsifier is not null && pass < sparsifier.Passes)
+            {
+                sparsifier.EndPass(pass);
+            }
+        }
+    }
+
+    public void Merge(MergeBuffers buffers, MergeChunk chunk)
+    {
+        ThrowIfFailed();
+        var baseValues = Base(buffers, chunk);
+        var output = buffers.Output.AsSpan(0, chunk.Count);
+        if (sparsifiers.Length == 0)
+        {
+            baseValues.CopyTo(output);
+            return;
+        }
+
+        for (var m = 0; m < sparsifiers.Length; m++)
+        {
+            var delta = Delta(buffers, m, baseValues);
+            sparsifiers[m]?.Apply(delta, chunk, buffers.Scratch);
+        }
+
+        TaskVectorMix.Mix(dtype, buffers.Inputs, weights, baseValues, output, consensus, normalize, lambda);
+    }
+
+    private Span<float> Base(MergeBuffers buffers, MergeChunk chunk) =>
+        (buffers.Base ?? throw new InvalidOperationException($"{methodName} needs the base model's tensor."))
+        .AsSpan(0, chunk.Count);
+
+    /// <summary>dₘ = D(xₘ − b), in place of the model's input (the buffers are this call's working memory).</summary>
+    private Span<float> Delta(MergeBuffers buffers, int model, ReadOnlySpan<float> baseValues)
+    {
+        var delta = buffers.Inputs[model].AsSpan(0, baseValues.Length);
+        Fused.Difference(dtype, delta, baseValues, delta);
+        return delta;
+    }
+
+    private void ThrowIfFailed()
+    {
+        if (failure is not null)
+        {
+            throw failure;
+        }
+    }
+}
