@@ -3,7 +3,7 @@ namespace MergeBuild.Diagnostics;
 /// <summary>
 /// Every error code MergeBuild reports. Codes are stable: tools and docs refer to them.
 /// MB1xxx checkpoints and model folders, MB2xxx recipes, MB3xxx validation and planning,
-/// MB4xxx execution and output, MB5xxx command line.
+/// MB4xxx execution and output, MB5xxx command line, MB6xxx evaluation.
 /// </summary>
 public static class ErrorCodes
 {
@@ -48,4 +48,10 @@ public static class ErrorCodes
 
     // Command line.
     public const string InvalidOption = "MB5001";
+
+    // Evaluation (inference engine, tokenizers, eval sets).
+    public const string UnsupportedModel = "MB6001";
+    public const string UnsupportedTokenizer = "MB6002";
+    public const string MalformedTokenizer = "MB6003";
+    public const string MalformedEvalSet = "MB6004";
 }
