@@ -34,6 +34,7 @@ public sealed class MergeBuildCli(TextWriter output, TextWriter error, bool inte
             ValidateCommand.Create(this),
             InspectCommand.Create(this),
             BenchCommand.Create(this),
+            EvalCommand.Create(this),
         };
         var configuration = new InvocationConfiguration { Output = Output, Error = Error };
         return await root.Parse(args).InvokeAsync(configuration).ConfigureAwait(false);

@@ -31,6 +31,12 @@ public sealed class MergeModel : ToolTask
 
     public bool CopyTokenizer { get; set; } = true;
 
+    /// <summary>Evaluate the recipe's gates after merging (the build fails when one fails).</summary>
+    public bool Gates { get; set; } = true;
+
+    /// <summary>Where gates.json, gates.md and gates.html are written.</summary>
+    public string? GatesReport { get; set; }
+
     protected override string ToolName => "dotnet";
 
     protected override MessageImportance StandardOutputLoggingImportance => MessageImportance.High;
@@ -63,6 +69,16 @@ public sealed class MergeModel : ToolTask
         if (!CopyTokenizer)
         {
             args.Append(" --no-copy-tokenizer");
+        }
+
+        if (!Gates)
+        {
+            args.Append(" --no-gates");
+        }
+        else if (!string.IsNullOrEmpty(GatesReport))
+        {
+            args.Append(" --gates-report");
+            Append(args, Relative(GatesReport));
         }
 
         if (!string.IsNullOrEmpty(Device) && Device != "cpu")

@@ -10,6 +10,9 @@ internal static class DotnetCommand
         public override string ToString() => $"exit {ExitCode}\n{Output}";
     }
 
+    private static readonly string BaselineCacheFolder =
+        Path.Combine(Path.GetTempPath(), "mergebuild-tests-baselines-" + Environment.ProcessId);
+
     public static Result Run(string workingDirectory, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
@@ -27,6 +30,8 @@ internal static class DotnetCommand
         start.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
         start.Environment["DOTNET_NOLOGO"] = "1";
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        // Gate baselines go to a per-run temporary cache, never the user's.
+        start.Environment["MERGEBUILD_BASELINE_CACHE"] = BaselineCacheFolder;
         // The test host's own MSBuild settings must not leak into the child build.
         start.Environment.Remove("MSBuildExtensionsPath");
         start.Environment.Remove("MSBuildSDKsPath");

@@ -53,6 +53,15 @@ internal static class MergeCommand
         {
             Description = "Where model+lora references are merged to (content-addressed; default: the temp folder).",
         };
+        var noGates = new Option<bool>("--no-gates") { Description = "Do not evaluate the recipe's gates after merging." };
+        var gatesReport = new Option<string?>("--gates-report")
+        {
+            Description = "Folder for gates.json, gates.md and gates.html (default: OUT.gates).",
+        };
+        var baselineCache = new Option<string?>("--baseline-cache")
+        {
+            Description = "Where input models' gate scores are cached (default: the user's local data folder).",
+        };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Print only errors and the final line." };
         var device = DeviceOption.Create();
         var intermediateDir = new Option<string?>("--intermediate-dir")
@@ -64,7 +73,7 @@ internal static class MergeCommand
         var command = new Command("merge", "Merge the models a recipe names into OUT.")
         {
             recipe, output, shardSize, copyTokenizer, noCopyTokenizer, allowCrimes, seed, threads, noCard, quiet,
-            intermediateDir, truncate, loraCache, device,
+            intermediateDir, truncate, loraCache, noGates, gatesReport, baselineCache, device,
         };
         command.SetAction((parse, cancellationToken) => Task.FromResult(cli.Guard(() =>
         {
@@ -126,6 +135,17 @@ internal static class MergeCommand
                         $"{Formatting.Bytes(done.WeightBytes)} in {Formatting.Seconds(done.Elapsed)}");
                     display?.Reset();
                 }, cancellationToken);
+            if (!parse.GetValue(noGates) && Recipes.Gates.GateParser.Parse(recipes).Count > 0)
+            {
+                var reportFolder = parse.GetValue(gatesReport) ?? Path.TrimEndingDirectorySeparator(outputPath) + ".gates";
+                if (!GateRun.Run(cli, recipes, result.OutputFolder, reportFolder, parse.GetValue(baselineCache), isQuiet))
+                {
+                    // The merged files stay for inspection, but without the marker no build treats them as done.
+                    File.Delete(Path.Combine(result.OutputFolder, Execution.AtomicOutputFolder.MarkerFileName));
+                    return MergeBuildCli.UserError;
+                }
+            }
+
             return 0;
         })));
         return command;

@@ -54,4 +54,6 @@ public static class ErrorCodes
     public const string UnsupportedTokenizer = "MB6002";
     public const string MalformedTokenizer = "MB6003";
     public const string MalformedEvalSet = "MB6004";
+    public const string GateFailed = "MB6101";
+    public const string ExternalGateFailed = "MB6102";
 }

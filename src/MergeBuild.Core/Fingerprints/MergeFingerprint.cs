@@ -73,6 +73,13 @@ public sealed record MergeFingerprint(string Value, string Text)
             }
         }
 
+        // Gates are part of the build's result: a changed eval set re-checks the merge.
+        foreach (var gate in Recipes.Gates.GateParser.Parse(recipes).Where(g => g.DataPath is not null))
+        {
+            text.Append("gate ").Append(gate.Name).Append(' ')
+                .Append(File.Exists(gate.DataPath) ? hashes.Hash(gate.DataPath!) : "missing").Append('\n');
+        }
+
         var value = Convert.ToHexStringLower(XxHash128.Hash(Encoding.UTF8.GetBytes(text.ToString())));
         return new MergeFingerprint(value, text.ToString());
     }
