@@ -35,6 +35,7 @@ public sealed class MergeBuildCli(TextWriter output, TextWriter error, bool inte
             InspectCommand.Create(this),
             BenchCommand.Create(this),
             EvalCommand.Create(this),
+            SweepCommand.Create(this),
         };
         var configuration = new InvocationConfiguration { Output = Output, Error = Error };
         return await root.Parse(args).InvokeAsync(configuration).ConfigureAwait(false);
