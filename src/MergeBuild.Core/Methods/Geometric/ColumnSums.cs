@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -16,6 +17,7 @@ internal static class ColumnSums
     /// <summary><c>sums[c] += t[c]</c>.</summary>
     public static void Add(Span<double> sums, ReadOnlySpan<float> terms) => Accumulate(sums, terms, terms, products: false);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Accumulate(Span<double> sums, ReadOnlySpan<float> a, ReadOnlySpan<float> b, bool products)
     {
         var i = 0;

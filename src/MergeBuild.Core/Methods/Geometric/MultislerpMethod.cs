@@ -216,18 +216,111 @@ public sealed class MultislerpMethod : IMergeMethod
 
         private void Run(Stage stage, MergeBuffers buffers, float[][] results, int count)
         {
-            var kernel = new ChainKernel(stage, buffers.Inputs, buffers.Base, results, weights, divisors, dots, meanNorm,
-                cos, sinRatio, scale);
-            Lanes.ForEach(dtype, ref kernel, count);
+            var chain = new Chain(buffers.Inputs, buffers.Base, weights, divisors, dots, meanNorm);
+            switch (stage)
+            {
+                case Stage.TaskVectors:
+                    var tau = new TaskVectorKernel(chain, results);
+                    Lanes.ForEach(dtype, ref tau, count);
+                    break;
+                case Stage.Mean:
+                    var mean = new MeanKernel(chain, results[0]);
+                    Lanes.ForEach(dtype, ref mean, count);
+                    break;
+                case Stage.Dots:
+                    var dot = new DotKernel(chain, results);
+                    Lanes.ForEach(dtype, ref dot, count);
+                    break;
+                case Stage.Tangent:
+                    var tangent = new TangentKernel(chain, results[0]);
+                    Lanes.ForEach(dtype, ref tangent, count);
+                    break;
+                case Stage.Output:
+                    var output = new OutputKernel(chain, results[0], cos, sinRatio, scale);
+                    Lanes.ForEach(dtype, ref output, count);
+                    break;
+                default:
+                    var cancelled = new CancelledKernel(chain, results[0], weights[0], weights[1]);
+                    Lanes.ForEach(dtype, ref cancelled, count);
+                    break;
+            }
         }
     }
 
     /// <summary>
-    /// The per-element chain up to <see cref="Stage"/>: τᵢ, uᵢ, m (with ‖m‖ known), tᵢ and T (with the dots
-    /// known), the result; each stage writes what its reduction needs into <c>results</c>.
+    /// The per-element chain, one kernel per stage so each stays small enough to be compiled with every step inlined:
+    /// τᵢ, uᵢ, m (with ‖m‖ known), tᵢ and T (with the dots known), the result. Each stage writes what its reduction
+    /// needs into <c>results</c>.
     /// </summary>
-    private readonly struct ChainKernel(Stage stage, float[][] inputs, float[]? b, float[][] results, float[] weights,
-        float[] divisors, float[] dots, float meanNorm, float cos, float sinRatio, float scale) : ILaneKernel
+    private readonly struct Chain(float[][] inputs, float[]? b, float[] weights, float[] divisors, float[] dots,
+        float meanNorm)
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public T Tau<TOps, T, TWide>(int m, nint i)
+            where TOps : struct, ILaneOps<T, TWide>
+            where T : struct
+            where TWide : struct =>
+            b is null ? TOps.Load(inputs[m], i) : TOps.Round(TOps.Subtract(TOps.Load(inputs[m], i), TOps.Load(b, i)));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public T Unit<TOps, T, TWide>(int m, nint i)
+            where TOps : struct, ILaneOps<T, TWide>
+            where T : struct
+            where TWide : struct =>
+            TOps.Round(TOps.Divide(Tau<TOps, T, TWide>(m, i), TOps.Splat(divisors[m])));
+
+        /// <summary>m = Σ wᵢuᵢ: products rounded to D, summed over models in double, rounded once.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public T Mean<TOps, T, TWide>(nint i)
+            where TOps : struct, ILaneOps<T, TWide>
+            where T : struct
+            where TWide : struct
+        {
+            var sum = TOps.WideSplat(0);
+            for (var m = 0; m < inputs.Length; m++)
+            {
+                sum = TOps.WideAdd(sum, TOps.Widen(TOps.Round(TOps.Multiply(Unit<TOps, T, TWide>(m, i), TOps.Splat(weights[m])))));
+            }
+
+            return TOps.Round(TOps.Narrow(sum));
+        }
+
+        /// <summary>m / ‖m‖.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public T Direction<TOps, T, TWide>(nint i)
+            where TOps : struct, ILaneOps<T, TWide>
+            where T : struct
+            where TWide : struct =>
+            TOps.Round(TOps.Divide(Mean<TOps, T, TWide>(i), TOps.Splat(meanNorm)));
+
+        /// <summary>T = Σ wᵢ(uᵢ − (uᵢ·m)·m), summed like the mean.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public T Tangent<TOps, T, TWide>(T direction, nint i)
+            where TOps : struct, ILaneOps<T, TWide>
+            where T : struct
+            where TWide : struct
+        {
+            var sum = TOps.WideSplat(0);
+            for (var m = 0; m < inputs.Length; m++)
+            {
+                var projected = TOps.Round(TOps.Subtract(Unit<TOps, T, TWide>(m, i),
+                    TOps.Round(TOps.Multiply(TOps.Splat(dots[m]), direction))));
+                sum = TOps.WideAdd(sum, TOps.Widen(TOps.Round(TOps.Multiply(projected, TOps.Splat(weights[m])))));
+            }
+
+            return TOps.Round(TOps.Narrow(sum));
+        }
+
+        /// <summary>With a base, D(value + b).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public T AddBase<TOps, T, TWide>(T value, nint i)
+            where TOps : struct, ILaneOps<T, TWide>
+            where T : struct
+            where TWide : struct =>
+            b is null ? value : TOps.Round(TOps.Add(value, TOps.Load(b, i)));
+    }
+
+    private readonly struct TaskVectorKernel(Chain chain, float[][] results) : ILaneKernel
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Run<TOps, T, TWide>(nint i)
@@ -235,89 +328,79 @@ public sealed class MultislerpMethod : IMergeMethod
             where T : struct
             where TWide : struct
         {
-            var n = inputs.Length;
-            if (stage == Stage.TaskVectors)
+            for (var m = 0; m < results.Length; m++)
             {
-                for (var m = 0; m < n; m++)
-                {
-                    TOps.Store(results[m], i, Tau<TOps, T, TWide>(m, i));
-                }
-
-                return;
+                TOps.Store(results[m], i, chain.Tau<TOps, T, TWide>(m, i));
             }
-
-            if (stage == Stage.Cancelled)
-            {
-                var sum = TOps.Add(TOps.Round(TOps.Multiply(Tau<TOps, T, TWide>(0, i), TOps.Splat(weights[0]))),
-                    TOps.Round(TOps.Multiply(Tau<TOps, T, TWide>(1, i), TOps.Splat(weights[1]))));
-                StoreResult<TOps, T, TWide>(TOps.Round(sum), i);
-                return;
-            }
-
-            // m = Σ wᵢuᵢ: products rounded to D, summed over models in double, rounded once.
-            var mean = TOps.WideSplat(0);
-            for (var m = 0; m < n; m++)
-            {
-                mean = TOps.WideAdd(mean, TOps.Widen(TOps.Round(TOps.Multiply(Unit<TOps, T, TWide>(m, i), TOps.Splat(weights[m])))));
-            }
-
-            var meanD = TOps.Round(TOps.Narrow(mean));
-            if (stage == Stage.Mean)
-            {
-                TOps.Store(results[0], i, meanD);
-                return;
-            }
-
-            var direction = TOps.Round(TOps.Divide(meanD, TOps.Splat(meanNorm)));
-            if (stage == Stage.Dots)
-            {
-                for (var m = 0; m < n; m++)
-                {
-                    TOps.Store(results[m], i, TOps.Round(TOps.Multiply(Unit<TOps, T, TWide>(m, i), direction)));
-                }
-
-                return;
-            }
-
-            var tangent = TOps.WideSplat(0);
-            for (var m = 0; m < n; m++)
-            {
-                var projected = TOps.Round(TOps.Subtract(Unit<TOps, T, TWide>(m, i),
-                    TOps.Round(TOps.Multiply(TOps.Splat(dots[m]), direction))));
-                tangent = TOps.WideAdd(tangent, TOps.Widen(TOps.Round(TOps.Multiply(projected, TOps.Splat(weights[m])))));
-            }
-
-            var tangentD = TOps.Round(TOps.Narrow(tangent));
-            if (stage == Stage.Tangent)
-            {
-                TOps.Store(results[0], i, tangentD);
-                return;
-            }
-
-            var r = TOps.Round(TOps.Add(TOps.Round(TOps.Multiply(direction, TOps.Splat(cos))),
-                TOps.Round(TOps.Multiply(tangentD, TOps.Splat(sinRatio)))));
-            StoreResult<TOps, T, TWide>(TOps.Round(TOps.Multiply(r, TOps.Splat(scale))), i);
         }
+    }
 
+    private readonly struct MeanKernel(Chain chain, float[] result) : ILaneKernel
+    {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private T Tau<TOps, T, TWide>(int m, nint i)
+        public void Run<TOps, T, TWide>(nint i)
             where TOps : struct, ILaneOps<T, TWide>
             where T : struct
             where TWide : struct =>
-            b is null ? TOps.Load(inputs[m], i) : TOps.Round(TOps.Subtract(TOps.Load(inputs[m], i), TOps.Load(b, i)));
+            TOps.Store(result, i, chain.Mean<TOps, T, TWide>(i));
+    }
 
+    /// <summary>D(uᵢ·m), the terms of the dots.</summary>
+    private readonly struct DotKernel(Chain chain, float[][] results) : ILaneKernel
+    {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private T Unit<TOps, T, TWide>(int m, nint i)
+        public void Run<TOps, T, TWide>(nint i)
+            where TOps : struct, ILaneOps<T, TWide>
+            where T : struct
+            where TWide : struct
+        {
+            var direction = chain.Direction<TOps, T, TWide>(i);
+            for (var m = 0; m < results.Length; m++)
+            {
+                TOps.Store(results[m], i, TOps.Round(TOps.Multiply(chain.Unit<TOps, T, TWide>(m, i), direction)));
+            }
+        }
+    }
+
+    private readonly struct TangentKernel(Chain chain, float[] result) : ILaneKernel
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Run<TOps, T, TWide>(nint i)
             where TOps : struct, ILaneOps<T, TWide>
             where T : struct
             where TWide : struct =>
-            TOps.Round(TOps.Divide(Tau<TOps, T, TWide>(m, i), TOps.Splat(divisors[m])));
+            TOps.Store(result, i, chain.Tangent<TOps, T, TWide>(chain.Direction<TOps, T, TWide>(i), i));
+    }
 
+    /// <summary><c>(m·cos + T·sinRatio)·scale (+ b)</c>.</summary>
+    private readonly struct OutputKernel(Chain chain, float[] output, float cos, float sinRatio, float scale) : ILaneKernel
+    {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void StoreResult<TOps, T, TWide>(T value, nint i)
+        public void Run<TOps, T, TWide>(nint i)
             where TOps : struct, ILaneOps<T, TWide>
             where T : struct
-            where TWide : struct =>
-            TOps.Store(results[0], i, b is null ? value : TOps.Round(TOps.Add(value, TOps.Load(b, i))));
+            where TWide : struct
+        {
+            var direction = chain.Direction<TOps, T, TWide>(i);
+            var tangent = chain.Tangent<TOps, T, TWide>(direction, i);
+            var r = TOps.Round(TOps.Add(TOps.Round(TOps.Multiply(direction, TOps.Splat(cos))),
+                TOps.Round(TOps.Multiply(tangent, TOps.Splat(sinRatio)))));
+            TOps.Store(output, i, chain.AddBase<TOps, T, TWide>(TOps.Round(TOps.Multiply(r, TOps.Splat(scale))), i));
+        }
+    }
+
+    /// <summary>The weighted sum <c>w₀τ₀ + w₁τ₁ (+ b)</c> of two cancelling models.</summary>
+    private readonly struct CancelledKernel(Chain chain, float[] output, float w0, float w1) : ILaneKernel
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Run<TOps, T, TWide>(nint i)
+            where TOps : struct, ILaneOps<T, TWide>
+            where T : struct
+            where TWide : struct
+        {
+            var sum = TOps.Add(TOps.Round(TOps.Multiply(chain.Tau<TOps, T, TWide>(0, i), TOps.Splat(w0))),
+                TOps.Round(TOps.Multiply(chain.Tau<TOps, T, TWide>(1, i), TOps.Splat(w1))));
+            TOps.Store(output, i, chain.AddBase<TOps, T, TWide>(TOps.Round(sum), i));
+        }
     }
 }

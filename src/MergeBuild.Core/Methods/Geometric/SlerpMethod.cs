@@ -48,10 +48,10 @@ public sealed class SlerpMethod : IMergeMethod
         LaneSum squares0 = new(), squares1 = new(), dot = new();
         squares0.AddSquares(v0, 0);
         squares1.AddSquares(v1, 0);
-        var u0 = new float[v0.Length];
-        var u1 = new float[v1.Length];
-        Units(v0, UnitScale(squares0.Total), u0);
-        Units(v1, UnitScale(squares1.Total), u1);
+        var (x0, x1) = (v0.ToArray(), v1.ToArray());
+        var (u0, u1) = (new float[v0.Length], new float[v1.Length]);
+        var kernel = new UnitKernel(x0, x1, UnitScale(squares0.Total), UnitScale(squares1.Total), u0, u1);
+        Lanes.ForEach(DType.F32, ref kernel, v0.Length);
         dot.AddProducts(u0, u1, 0);
         return Coefficients(t, dot.Total);
     }
@@ -78,10 +78,6 @@ public sealed class SlerpMethod : IMergeMethod
         var norm = (float)Math.Sqrt(sumOfSquares);
         return norm > NormEpsilon ? norm : 1f;
     }
-
-    /// <summary>numpy's v / ‖v‖ in float32, element by element.</summary>
-    private static void Units(ReadOnlySpan<float> v, float norm, Span<float> unit) =>
-        System.Numerics.Tensors.TensorPrimitives.Divide(v, norm, unit);
 
     private sealed class State(TensorJob job) : ITensorMerge
     {
@@ -122,8 +118,8 @@ public sealed class SlerpMethod : IMergeMethod
                 unit1 = new float[chunk.Count];
             }
 
-            Units(v0, norm0, unit0);
-            Units(v1, norm1, unit1);
+            var kernel = new UnitKernel(buffers.Base!, buffers.Inputs[0], norm0, norm1, unit0, unit1);
+            Lanes.ForEach(DType.F32, ref kernel, chunk.Count);
             dot.AddProducts(unit0.AsSpan(0, chunk.Count), unit1.AsSpan(0, chunk.Count), chunk.Start);
         }
 
@@ -151,6 +147,21 @@ public sealed class SlerpMethod : IMergeMethod
 
             var kernel = new OutputKernel(buffers.Base!, buffers.Inputs[0], buffers.Output, s0, s1);
             Lanes.ForEach(job.ComputeDType, ref kernel, count);
+        }
+    }
+
+    /// <summary>numpy's v / ‖v‖ in float32 (never rounded to D), for both vectors.</summary>
+    private readonly struct UnitKernel(float[] v0, float[] v1, float norm0, float norm1, float[] u0, float[] u1)
+        : ILaneKernel
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Run<TOps, T, TWide>(nint i)
+            where TOps : struct, ILaneOps<T, TWide>
+            where T : struct
+            where TWide : struct
+        {
+            TOps.Store(u0, i, TOps.Divide(TOps.Load(v0, i), TOps.Splat(norm0)));
+            TOps.Store(u1, i, TOps.Divide(TOps.Load(v1, i), TOps.Splat(norm1)));
         }
     }
 

@@ -135,7 +135,11 @@ internal interface ILaneOps<T, TWide>
 }
 
 /// <summary>A <see cref="Vector{T}"/> of floats as two vectors of doubles.</summary>
-internal readonly record struct WideVector(Vector<double> Lower, Vector<double> Upper);
+internal readonly struct WideVector(Vector<double> lower, Vector<double> upper)
+{
+    public readonly Vector<double> Lower = lower;
+    public readonly Vector<double> Upper = upper;
+}
 
 /// <summary>The vectorized form of the lane operations.</summary>
 internal readonly struct VectorLanes<TRounding> : ILaneOps<Vector<float>, WideVector>
@@ -337,6 +341,10 @@ internal static class Lanes
         }
     }
 
+    // Fully optimized from the first call: a merge runs these loops over gigabytes within seconds, too soon for
+    // tiered compilation to replace slow first-tier code. Never inlined into the dtype switch, so each kernel and
+    // rounding gets the JIT's whole inlining budget (a kernel with a step left as a call is several times slower).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     private static void ForEach<TKernel, TRounding>(ref TKernel kernel, int count)
         where TKernel : struct, ILaneKernel
         where TRounding : struct, IRounding

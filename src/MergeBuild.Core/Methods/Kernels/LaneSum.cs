@@ -46,6 +46,7 @@ internal sealed class LaneSum
     public void AddProducts(ReadOnlySpan<float> a, ReadOnlySpan<float> b, long position) => Accumulate(a, b, position);
 
     /// <summary>Adds the float terms <c>t[i]</c> at positions <paramref name="position"/> + i.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(ReadOnlySpan<float> terms, long position)
     {
         var i = Head(terms, terms, position, single: true);
@@ -76,6 +77,7 @@ internal sealed class LaneSum
         Tail(terms, terms, position, i, single: true);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Accumulate(ReadOnlySpan<float> a, ReadOnlySpan<float> b, long position)
     {
         var i = Head(a, b, position, single: false);

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using MergeBuild.Methods.Kernels;
 using MergeBuild.Planning;
@@ -51,6 +52,7 @@ public sealed class ArceeFusionMethod : IMergeMethod
         private float[] rowBase = [];
         private float[] p = [];
         private float[] q = [];
+        private float[] work = [];
         private float[] scores = [];
         private float cut;
 
@@ -81,10 +83,7 @@ public sealed class ArceeFusionMethod : IMergeMethod
             if (pass == 1)
             {
                 Scores(buffers.Inputs[0], buffers.Base!, chunk, scores);
-                foreach (var score in scores.AsSpan(0, count))
-                {
-                    threshold.Refine(score);
-                }
+                threshold.Refine(scores.AsSpan(0, count));
 
                 return;
             }
@@ -94,6 +93,7 @@ public sealed class ArceeFusionMethod : IMergeMethod
                 kl = new float[rows];
                 p = new float[row];
                 q = new float[row];
+                work = new float[row];
                 rowModel = new float[row];
                 rowBase = new float[row];
             }
@@ -128,7 +128,7 @@ public sealed class ArceeFusionMethod : IMergeMethod
         {
             if (pass == 0)
             {
-                rowModel = rowBase = p = q = [];
+                rowModel = rowBase = p = q = work = [];
                 if (!threshold.Locate())
                 {
                     passes = 1;
@@ -163,22 +163,45 @@ public sealed class ArceeFusionMethod : IMergeMethod
         private void FinishRow(long r, float[] model, float[] b, int offset)
         {
             var epsilon = FloatCodec.Round(dtype, 1e-8f);
-            Softmax(model.AsSpan(offset, row), p, dtype, epsilon);
-            Softmax(b.AsSpan(offset, row), q, dtype, epsilon);
-            double sum = 0;
+            Softmax(model.AsSpan(offset, row), p, epsilon);
+            Softmax(b.AsSpan(offset, row), q, epsilon);
+            // KL = Σ D(p · D(log D(p / q))): the logs one by one (MathF, as before), the rest vectorized, the sum in
+            // double in row order.
+            var ratios = new RatioKernel(p, q, work);
+            Lanes.ForEach(dtype, ref ratios, row);
             for (var j = 0; j < row; j++)
             {
-                var ratio = FloatCodec.Round(dtype, p[j] / q[j]);
-                sum += FloatCodec.Round(dtype, p[j] * FloatCodec.Round(dtype, MathF.Log(ratio)));
+                work[j] = MathF.Log(work[j]);
+            }
+
+            var terms = new KlTermKernel(p, work);
+            Lanes.ForEach(dtype, ref terms, row);
+            double sum = 0;
+            foreach (var term in work.AsSpan(0, row))
+            {
+                sum += term;
             }
 
             kl[r] = FloatCodec.Round(dtype, (float)sum);
             var kernel = new ScoreKernel(model, b, scores, kl[r], offset);
             Lanes.ForEach(dtype, ref kernel, row);
-            foreach (var score in scores.AsSpan(0, row))
+            threshold.Count(scores.AsSpan(0, row));
+        }
+
+        /// <summary>D(D(softmax(x)) + ε): exp(x − max) scaled by 1/Σ, as torch's last-dim softmax kernel does.</summary>
+        private void Softmax(ReadOnlySpan<float> x, float[] result, float epsilon)
+        {
+            // IEEE maximum, like a running Math.Max: +0 above −0, and any NaN makes the row NaN throughout.
+            var max = x.IsEmpty ? float.NegativeInfinity : TensorPrimitives.Max(x);
+            double sum = 0;
+            for (var j = 0; j < x.Length; j++)
             {
-                threshold.Count(score);
+                result[j] = MathF.Exp(x[j] - max);
+                sum += result[j];
             }
+
+            var kernel = new SoftmaxScaleKernel(result, 1f / (float)sum, epsilon);
+            Lanes.ForEach(dtype, ref kernel, x.Length);
         }
 
         /// <summary>Every score of a chunk, from the rows' KL.</summary>
@@ -202,28 +225,6 @@ public sealed class ArceeFusionMethod : IMergeMethod
             }
         }
 
-        /// <summary>D(D(softmax(x)) + ε): exp(x − max) scaled by 1/Σ, as torch's last-dim softmax kernel does.</summary>
-        private static void Softmax(ReadOnlySpan<float> x, float[] result, DType dtype, float epsilon)
-        {
-            var max = float.NegativeInfinity;
-            foreach (var v in x)
-            {
-                max = Math.Max(max, v);
-            }
-
-            double sum = 0;
-            for (var j = 0; j < x.Length; j++)
-            {
-                result[j] = MathF.Exp(x[j] - max);
-                sum += result[j];
-            }
-
-            var scale = 1f / (float)sum;
-            for (var j = 0; j < x.Length; j++)
-            {
-                result[j] = FloatCodec.Round(dtype, FloatCodec.Round(dtype, result[j] * scale) + epsilon);
-            }
-        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -246,6 +247,39 @@ public sealed class ArceeFusionMethod : IMergeMethod
             var delta = TOps.Round(TOps.Subtract(TOps.Load(x, offset + i), TOps.Load(b, offset + i)));
             TOps.Store(result, target + i, Score<TOps, T, TWide>(delta, kl));
         }
+    }
+
+    /// <summary>D(D(e·(1/Σ)) + ε), in place.</summary>
+    private readonly struct SoftmaxScaleKernel(float[] values, float scale, float epsilon) : ILaneKernel
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Run<TOps, T, TWide>(nint i)
+            where TOps : struct, ILaneOps<T, TWide>
+            where T : struct
+            where TWide : struct =>
+            TOps.Store(values, i, TOps.Round(TOps.Add(TOps.Round(TOps.Multiply(TOps.Load(values, i), TOps.Splat(scale))),
+                TOps.Splat(epsilon))));
+    }
+
+    private readonly struct RatioKernel(float[] p, float[] q, float[] result) : ILaneKernel
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Run<TOps, T, TWide>(nint i)
+            where TOps : struct, ILaneOps<T, TWide>
+            where T : struct
+            where TWide : struct =>
+            TOps.Store(result, i, TOps.Round(TOps.Divide(TOps.Load(p, i), TOps.Load(q, i))));
+    }
+
+    /// <summary>D(p · D(log)), in place over the logs.</summary>
+    private readonly struct KlTermKernel(float[] p, float[] logs) : ILaneKernel
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Run<TOps, T, TWide>(nint i)
+            where TOps : struct, ILaneOps<T, TWide>
+            where T : struct
+            where TWide : struct =>
+            TOps.Store(logs, i, TOps.Round(TOps.Multiply(TOps.Load(p, i), TOps.Round(TOps.Load(logs, i)))));
     }
 
     /// <summary>out = b + δ·[I ≥ thr] in float32 (mergekit's mask is a float32 tensor).</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using MergeBuild.Tensors;
 
 namespace MergeBuild.Methods.Misc;
@@ -25,6 +26,7 @@ internal sealed class FusionThreshold
     public long StateBytes => radix.StateBytes;
 
     /// <summary>The sort key: unsigned order = torch.sort's order (NaN last, −0 as +0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint Key(float score)
     {
         if (float.IsNaN(score))
@@ -41,14 +43,18 @@ internal sealed class FusionThreshold
         key == uint.MaxValue ? float.NaN
         : BitConverter.UInt32BitsToSingle((key & 0x80000000u) != 0 ? key & 0x7FFFFFFFu : ~key);
 
-    /// <summary>First pass: counts one score.</summary>
-    public void Count(float score)
+    /// <summary>First pass: counts the scores.</summary>
+    public void Count(ReadOnlySpan<float> scores)
     {
-        radix.AddHigh(Key(score));
-        if (!float.IsNaN(score))
+        var low = lowBits;
+        foreach (var score in scores)
         {
-            lowBits |= BitConverter.SingleToUInt32Bits(score);
+            radix.AddHigh(Key(score));
+            // NaN scores have their own bucket, whatever their low bits.
+            low |= float.IsNaN(score) ? 0 : BitConverter.SingleToUInt32Bits(score);
         }
+
+        lowBits = low;
     }
 
     /// <summary>After the first pass: locates the three quantiles; true when a second (refining) pass is needed.</summary>
@@ -72,8 +78,14 @@ internal sealed class FusionThreshold
         return radix.NeedsSecondPass;
     }
 
-    /// <summary>Second pass: counts one score's low key bits.</summary>
-    public void Refine(float score) => radix.AddLow(Key(score));
+    /// <summary>Second pass: counts the scores' low key bits.</summary>
+    public void Refine(ReadOnlySpan<float> scores)
+    {
+        foreach (var score in scores)
+        {
+            radix.AddLow(Key(score));
+        }
+    }
 
     /// <summary>The threshold in the compute dtype: D(median + D(1.5 · D(Q(0.75) − Q(0.25)))).</summary>
     public float Threshold(DType dtype)

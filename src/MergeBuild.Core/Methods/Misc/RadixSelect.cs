@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace MergeBuild.Methods.Misc;
 
 /// <summary>
@@ -24,6 +26,7 @@ internal sealed class RadixSelect
     public long StateBytes => (1 + refined.Count) * Buckets * 8L;
 
     /// <summary>First pass: counts a key's bucket.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void AddHigh(uint key)
     {
         high[key >> 16]++;

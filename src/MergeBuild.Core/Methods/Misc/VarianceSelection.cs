@@ -1,3 +1,7 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace MergeBuild.Methods.Misc;
 
 /// <summary>
@@ -49,26 +53,29 @@ internal sealed class VarianceSelection
     public long StateBytes => radix.StateBytes;
 
     /// <summary>The sort key of |variance|: NaN lowest, then the float's bits in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint Key(float absoluteVariance)
     {
         var bits = BitConverter.SingleToUInt32Bits(absoluteVariance);
         return bits > 0x7F800000u ? 0u : bits + 0x10000u;
     }
 
-    /// <summary>First pass: counts one entry's |variance|.</summary>
-    public void Count(float absoluteVariance)
+    /// <summary>First pass: counts the entries' |variance|.</summary>
+    public void Count(ReadOnlySpan<float> absoluteVariance)
     {
-        var key = Key(absoluteVariance);
-        radix.AddHigh(key);
-        if (absoluteVariance != 0)
+        long zeros = 0;
+        var low = lowBits;
+        foreach (var v in absoluteVariance)
         {
-            nonZero++;
+            // Branch-free: the NaN key is 0, so it adds nothing to the low bits.
+            var key = Key(v);
+            radix.AddHigh(key);
+            zeros += v == 0 ? 1 : 0;
+            low |= key;
         }
 
-        if (key != 0)
-        {
-            lowBits |= key;
-        }
+        lowBits = low;
+        nonZero += absoluteVariance.Length - zeros;
     }
 
     /// <summary>
@@ -111,8 +118,14 @@ internal sealed class VarianceSelection
         return State = Outcome.Threshold;
     }
 
-    /// <summary>Second pass (only for <see cref="Outcome.NeedsRefinement"/>): counts one entry's low key bits.</summary>
-    public void Refine(float absoluteVariance) => radix.AddLow(Key(absoluteVariance));
+    /// <summary>Second pass (only for <see cref="Outcome.NeedsRefinement"/>): counts the entries' low key bits.</summary>
+    public void Refine(ReadOnlySpan<float> absoluteVariance)
+    {
+        foreach (var v in absoluteVariance)
+        {
+            radix.AddLow(Key(v));
+        }
+    }
 
     /// <summary>After the second pass: the exact threshold.</summary>
     public void FinishRefinement()
@@ -135,31 +148,56 @@ internal sealed class VarianceSelection
             return;
         }
 
-        var nanThreshold = thresholdKey == 0;
-        for (var e = 0; e < absoluteVariance.Length; e++)
+        if (thresholdKey == 0)
         {
-            var key = Key(absoluteVariance[e]);
-            var kept = false;
-            if (!nanThreshold)
-            {
-                if (key > thresholdKey)
-                {
-                    kept = true;
-                }
-                else if (key == thresholdKey)
-                {
-                    if (countTies && tiesSeen < ties)
-                    {
-                        tiesSeen++;
-                        TieCutoff = start + e;
-                    }
+            // A NaN threshold: every comparison is false, nothing is kept.
+            keep.Clear();
+            return;
+        }
 
-                    kept = start + e <= TieCutoff;
+        var e = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var threshold = Vector256.Create(thresholdKey);
+            ref var source = ref Unsafe.As<float, uint>(ref MemoryMarshal.GetReference(absoluteVariance));
+            ref var target = ref Unsafe.As<float, uint>(ref MemoryMarshal.GetReference(keep));
+            for (; e <= absoluteVariance.Length - 8; e += 8)
+            {
+                var bits = Vector256.LoadUnsafe(ref source, (nuint)e);
+                var nan = Vector256.GreaterThan(bits, Vector256.Create(0x7F800000u));
+                var key = Vector256.AndNot(bits + Vector256.Create(0x10000u), nan);
+                Vector256.GreaterThan(key, threshold).StoreUnsafe(ref target, (nuint)e);
+                if (Vector256.EqualsAny(key, threshold))
+                {
+                    // Ties are rare: settle them one by one, in flat order.
+                    for (var j = e; j < e + 8; j++)
+                    {
+                        if (Key(absoluteVariance[j]) == thresholdKey)
+                        {
+                            keep[j] = Tie(start + j, countTies) ? set : 0f;
+                        }
+                    }
                 }
             }
-
-            keep[e] = kept ? set : 0f;
         }
+
+        for (; e < absoluteVariance.Length; e++)
+        {
+            var key = Key(absoluteVariance[e]);
+            keep[e] = key > thresholdKey || (key == thresholdKey && Tie(start + e, countTies)) ? set : 0f;
+        }
+    }
+
+    /// <summary>Whether the tie at flat index <paramref name="index"/> is kept (assigning it when counting).</summary>
+    private bool Tie(long index, bool countTies)
+    {
+        if (countTies && tiesSeen < ties)
+        {
+            tiesSeen++;
+            TieCutoff = index;
+        }
+
+        return index <= TieCutoff;
     }
 
     private long Total => radix.Count;
