@@ -64,6 +64,7 @@ public sealed class KarcherMethod : IMergeMethod
         private CompactTensor? u;
         private CompactTensor? tangent;
         private float[] uChunk = [];
+        private long merged;
         private float[][] terms = [];
 
         public State(TensorJob job)
@@ -196,6 +197,7 @@ public sealed class KarcherMethod : IMergeMethod
 
             if (pass + 1 >= passes)
             {
+                tangent?.Release();
                 tangent = null;
                 terms = [];
             }
@@ -225,6 +227,11 @@ public sealed class KarcherMethod : IMergeMethod
             u.Read(chunk.Start, buffers.Output.AsSpan(0, count));
             var kernel = new ScaleOutputKernel(buffers.Output, (float)scale);
             Lanes.ForEach(dtype, ref kernel, count);
+            // Once every element has been read (in whatever order chunks came), u goes back to the pool.
+            if (Interlocked.Add(ref merged, count) == job.ElementCount)
+            {
+                u.Release();
+            }
         }
 
         /// <summary>After the norms: which inputs take part, their shares, and the held vectors.</summary>
