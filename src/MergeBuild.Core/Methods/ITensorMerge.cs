@@ -14,6 +14,10 @@ namespace MergeBuild.Methods;
 public interface ITensorMerge
 {
     /// <summary>Passes over the inputs before the output pass (0 for element-wise methods).</summary>
+    /// <remarks>
+    /// Read again after every <see cref="EndPass"/>: a merge may lower it when the remaining passes turn out to be
+    /// unnecessary (an iteration converged, a threshold needs no refinement); it never rises.
+    /// </remarks>
     int StatisticsPasses { get; }
 
     /// <summary>True when an output chunk depends only on its own input chunks and the finished statistics.</summary>

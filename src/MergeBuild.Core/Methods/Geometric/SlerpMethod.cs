@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using MergeBuild.Methods.Kernels;
 using MergeBuild.Planning;
 using MergeBuild.Tensors;
 
@@ -9,11 +11,14 @@ namespace MergeBuild.Methods.Geometric;
 /// lerp <c>(1−t)·v0 + t·v1</c> when the unit vectors are nearly colinear (|cos θ| &gt; 0.9995).
 /// </summary>
 /// <remarks>
-/// mergekit computes slerp in numpy float32 whatever the recipe's dtype, then casts to the base tensor's dtype; so
-/// does this class (the inputs arrive in the compute dtype, which defaults to the base's dtype). The two norms and
-/// the dot product of the unit vectors are accumulated in double and rounded to float32, where numpy accumulates in
-/// float32: a more accurate reduction, never a different branch in practice. t = 0 and t = 1 return the endpoints
-/// bit for bit (mergekit's formula would turn a −0 into +0 there).
+/// <para>mergekit computes slerp in numpy float32 whatever the recipe's dtype, then casts to the base tensor's dtype;
+/// so does this class (the inputs arrive in the compute dtype, which defaults to the base's dtype). The two norms and
+/// the dot product of the unit vectors are accumulated in double (<see cref="LaneSum"/>) and rounded to float32, where
+/// numpy accumulates in float32: a more accurate reduction, never a different branch in practice. t = 0 and t = 1
+/// return the endpoints bit for bit (mergekit's formula would turn a −0 into +0 there).</para>
+/// <para>Streaming: pass 1 sums the squares of v0 and v1; pass 2 sums the products of the unit vectors (each element
+/// divided by the float32 norm first, as numpy does, so the norms must be known); the output pass is element-wise.
+/// State: three sums.</para>
 /// </remarks>
 public sealed class SlerpMethod : IMergeMethod
 {
@@ -30,47 +35,30 @@ public sealed class SlerpMethod : IMergeMethod
     public DType DefaultComputeDType(IReadOnlyList<DType> inputDTypes, DType? baseDType) =>
         baseDType ?? inputDTypes[0];
 
-    public void Merge(TensorJob job, MergeBuffers buffers, MergeChunk chunk)
-    {
-        var count = chunk.Count;
-        var v0 = buffers.Base!.AsSpan(0, count);
-        var v1 = buffers.Inputs[0].AsSpan(0, count);
-        var output = buffers.Output.AsSpan(0, count);
-        var t = job.Parameter("t");
-        if (t == 0)
-        {
-            v0.CopyTo(output);
-            return;
-        }
+    public ITensorMerge Begin(TensorJob job) => new State(job);
 
-        if (t == 1)
-        {
-            v1.CopyTo(output);
-            return;
-        }
-
-        var (s0, s1, _) = Coefficients(t, v0, v1);
-        var dtype = job.ComputeDType;
-        for (var e = 0; e < count; e++)
-        {
-            output[e] = FloatCodec.Round(dtype, s0 * v0[e] + s1 * v1[e]);
-        }
-    }
+    public void Merge(TensorJob job, MergeBuffers buffers, MergeChunk chunk) =>
+        TensorMergeRunner.RunWhole(Begin(job), buffers, chunk);
 
     /// <summary>
     /// The float32 factors of v0 and v1 (numpy's float32 scalar arithmetic) and whether the lerp fallback applies.
     /// </summary>
     internal static (float S0, float S1, bool Lerp) Coefficients(double t, ReadOnlySpan<float> v0, ReadOnlySpan<float> v1)
     {
-        var n0 = UnitScale(v0);
-        var n1 = UnitScale(v1);
-        var dot = 0.0;
-        for (var e = 0; e < v0.Length; e++)
-        {
-            // numpy divides each element by the float32 norm (v / ‖v‖ in float32), then multiplies the unit vectors.
-            dot += (double)(v0[e] / n0) * (v1[e] / n1);
-        }
+        LaneSum squares0 = new(), squares1 = new(), dot = new();
+        squares0.AddSquares(v0, 0);
+        squares1.AddSquares(v1, 0);
+        var (x0, x1) = (v0.ToArray(), v1.ToArray());
+        var (u0, u1) = (new float[v0.Length], new float[v1.Length]);
+        var kernel = new UnitKernel(x0, x1, UnitScale(squares0.Total), UnitScale(squares1.Total), u0, u1);
+        Lanes.ForEach(DType.F32, ref kernel, v0.Length);
+        dot.AddProducts(u0, u1, 0);
+        return Coefficients(t, dot.Total);
+    }
 
+    /// <summary>The factors from the accumulated dot product of the unit vectors.</summary>
+    private static (float S0, float S1, bool Lerp) Coefficients(double t, double dot)
+    {
         var cos = (float)dot;
         var tf = (float)t;
         if (Math.Abs(cos) > DotThreshold)
@@ -84,16 +72,109 @@ public sealed class SlerpMethod : IMergeMethod
         return (MathF.Sin(theta0 - thetaT) / sinTheta0, MathF.Sin(thetaT) / sinTheta0, false);
     }
 
-    /// <summary>The float32 norm the vector is divided by, or 1 when it is too small to normalise.</summary>
-    private static float UnitScale(ReadOnlySpan<float> v)
+    /// <summary>The float32 norm a vector is divided by, or 1 when it is too small to normalise.</summary>
+    private static float UnitScale(double sumOfSquares)
     {
-        var sum = 0.0;
-        foreach (var x in v)
+        var norm = (float)Math.Sqrt(sumOfSquares);
+        return norm > NormEpsilon ? norm : 1f;
+    }
+
+    private sealed class State(TensorJob job) : ITensorMerge
+    {
+        private readonly double t = job.Parameter("t");
+        private readonly LaneSum squares0 = new();
+        private readonly LaneSum squares1 = new();
+        private readonly LaneSum dot = new();
+        private float norm0;
+        private float norm1;
+        private float s0;
+        private float s1;
+        private float[] unit0 = [];
+        private float[] unit1 = [];
+
+        /// <summary>t = 0 and t = 1 copy an endpoint and need no statistics.</summary>
+        private bool Endpoint => t is 0 or 1;
+
+        public int StatisticsPasses => Endpoint ? 0 : 2;
+
+        public bool ChunksAreIndependent => true;
+
+        public long StateBytes => Endpoint ? 0 : 2L * 4 * Math.Min(job.ElementCount, 1 << 14);
+
+        public void Observe(int pass, MergeBuffers buffers, MergeChunk chunk)
         {
-            sum += (double)x * x;
+            var v0 = buffers.Base.AsSpan(0, chunk.Count);
+            var v1 = buffers.Inputs[0].AsSpan(0, chunk.Count);
+            if (pass == 0)
+            {
+                squares0.AddSquares(v0, chunk.Start);
+                squares1.AddSquares(v1, chunk.Start);
+                return;
+            }
+
+            if (unit0.Length < chunk.Count)
+            {
+                unit0 = new float[chunk.Count];
+                unit1 = new float[chunk.Count];
+            }
+
+            var kernel = new UnitKernel(buffers.Base!, buffers.Inputs[0], norm0, norm1, unit0, unit1);
+            Lanes.ForEach(DType.F32, ref kernel, chunk.Count);
+            dot.AddProducts(unit0.AsSpan(0, chunk.Count), unit1.AsSpan(0, chunk.Count), chunk.Start);
         }
 
-        var norm = (float)Math.Sqrt(sum);
-        return norm > NormEpsilon ? norm : 1f;
+        public void EndPass(int pass)
+        {
+            if (pass == 0)
+            {
+                norm0 = UnitScale(squares0.Total);
+                norm1 = UnitScale(squares1.Total);
+                return;
+            }
+
+            (s0, s1, _) = Coefficients(t, dot.Total);
+            unit0 = unit1 = [];
+        }
+
+        public void Merge(MergeBuffers buffers, MergeChunk chunk)
+        {
+            var count = chunk.Count;
+            if (Endpoint)
+            {
+                (t == 0 ? buffers.Base! : buffers.Inputs[0]).AsSpan(0, count).CopyTo(buffers.Output);
+                return;
+            }
+
+            var kernel = new OutputKernel(buffers.Base!, buffers.Inputs[0], buffers.Output, s0, s1);
+            Lanes.ForEach(job.ComputeDType, ref kernel, count);
+        }
+    }
+
+    /// <summary>numpy's v / ‖v‖ in float32 (never rounded to D), for both vectors.</summary>
+    private readonly struct UnitKernel(float[] v0, float[] v1, float norm0, float norm1, float[] u0, float[] u1)
+        : ILaneKernel
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Run<TOps, T, TWide>(nint i)
+            where TOps : struct, ILaneOps<T, TWide>
+            where T : struct
+            where TWide : struct
+        {
+            TOps.Store(u0, i, TOps.Divide(TOps.Load(v0, i), TOps.Splat(norm0)));
+            TOps.Store(u1, i, TOps.Divide(TOps.Load(v1, i), TOps.Splat(norm1)));
+        }
+    }
+
+    /// <summary><c>s0·v0 + s1·v1</c> in float32 (products and sum unrounded, nothing fused), rounded once to D.</summary>
+    private readonly struct OutputKernel(float[] v0, float[] v1, float[] output, float s0, float s1) : ILaneKernel
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Run<TOps, T, TWide>(nint i)
+            where TOps : struct, ILaneOps<T, TWide>
+            where T : struct
+            where TWide : struct =>
+            TOps.Store(output, i, TOps.Round(TOps.Add(
+                TOps.Multiply(TOps.Splat(s0), TOps.Load(v0, i)),
+                TOps.Multiply(TOps.Splat(s1), TOps.Load(v1, i)))));
     }
 }

@@ -1,35 +1,38 @@
 namespace MergeBuild.Methods.Geometric;
 
 /// <summary>
-/// How a flat row-major tensor splits into the vectors a geometric method treats independently: element k of
-/// vector v sits at flat index <c>v·<see cref="VectorStep"/> + k·<see cref="Stride"/></c>.
+/// How a flat row-major tensor splits into the contiguous vectors a geometric method treats independently: the
+/// whole tensor as one vector, or one vector per slice along the last dim. Streaming code walks a chunk piece by
+/// piece, each piece inside one vector (<see cref="Piece"/>).
 /// </summary>
-/// <param name="Count">Number of vectors.</param>
 /// <param name="Length">Elements per vector.</param>
-/// <param name="Stride">Distance between consecutive elements of one vector.</param>
-/// <param name="VectorStep">Distance between the first elements of consecutive vectors.</param>
-internal readonly record struct VectorLayout(int Count, int Length, int Stride, int VectorStep)
+/// <param name="Count">Number of vectors.</param>
+internal readonly record struct VectorLayout(long Length, long Count)
 {
     /// <summary>The whole tensor as one vector (<c>x.view(-1)</c>).</summary>
-    public static VectorLayout Flat(int elementCount) => new(1, elementCount, 1, elementCount);
+    public static VectorLayout Flat(long elementCount) => new(elementCount, 1);
 
     /// <summary>Vectors along the last dim (<c>x[..., :]</c>, torch's <c>dim=-1</c>); a 1-D tensor is one vector.</summary>
-    public static VectorLayout LastDim(long[] shape, int elementCount)
+    public static VectorLayout LastDim(long[] shape, long elementCount)
     {
-        var length = shape.Length == 0 ? 1 : (int)shape[^1];
-        return length == 0 ? Flat(elementCount) : new(elementCount / length, length, 1, length);
+        var length = shape.Length == 0 ? 1 : shape[^1];
+        return length == 0 ? Flat(elementCount) : new(length, elementCount / length);
     }
 
     /// <summary>
-    /// Vectors along dim 0 (<c>x[:, j…]</c>): what torch gets after <c>transpose(0, -1)</c> and reducing over the last
-    /// dim. A 1-D tensor is one vector.
+    /// The piece of <c>[position, position + remaining)</c> that lies in one vector: returns its length and sets the
+    /// vector's index and the piece's offset <paramref name="k"/> within the vector.
     /// </summary>
-    public static VectorLayout FirstDim(long[] shape, int elementCount)
+    public int Piece(long position, int remaining, out long vector, out long k)
     {
-        var length = shape.Length == 0 ? 1 : (int)shape[0];
-        return length == 0 ? Flat(elementCount) : new(elementCount / length, length, elementCount / length, 1);
-    }
+        if (Length == 0)
+        {
+            vector = k = 0;
+            return remaining;
+        }
 
-    /// <summary>Flat index of element <paramref name="k"/> of vector <paramref name="v"/>.</summary>
-    public int Index(int v, int k) => v * VectorStep + k * Stride;
+        vector = position / Length;
+        k = position - vector * Length;
+        return (int)Math.Min(remaining, Length - k);
+    }
 }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using MergeBuild.Methods.Kernels;
 using MergeBuild.Planning;
 using MergeBuild.Tensors;
 
@@ -10,33 +12,50 @@ namespace MergeBuild.Methods.Misc;
 /// <remarks>
 /// In the compute dtype D: τᵢ = xᵢ − b; nzᵢ = |τᵢ| &gt; D(ε); c = Σᵢ nzᵢ;
 /// out = b + Σᵢ (c = 1 ? τᵢ·nzᵢ : τᵢ·nzᵢ / c), each division and the float32 sum over models rounded to D.
+/// Every entry depends only on the models' values at that entry, so the method is element-wise and streams in
+/// independent, vectorized chunks.
 /// </remarks>
 public sealed class RamMethod : IMergeMethod
 {
     public string Name => "ram";
 
-    public bool IsElementwise => false;
+    public bool IsElementwise => true;
 
     public DType DefaultComputeDType(IReadOnlyList<DType> inputDTypes, DType? baseDType) =>
         DTypePromotion.Promote(baseDType is { } b ? inputDTypes.Append(b) : inputDTypes);
 
     public void Merge(TensorJob job, MergeBuffers buffers, MergeChunk chunk)
     {
-        var count = chunk.Count;
         var dtype = job.ComputeDType;
-        var baseValues = buffers.Base!;
-        var output = buffers.Output.AsSpan(0, count);
-        var tau = TaskVectors.Compute(job, buffers, count);
-        var contributions = RamContributions.Find(tau, count, job.Parameter("epsilon"), dtype);
-        for (var e = 0; e < count; e++)
+        var baseValues = buffers.Base ?? throw new InvalidOperationException($"{job.OutputName}: ram needs a base tensor.");
+        var kernel = new Kernel(buffers.Inputs, baseValues, buffers.Output,
+            FloatCodec.Round(dtype, (float)job.Parameter("epsilon")));
+        Lanes.ForEach(dtype, ref kernel, chunk.Count);
+    }
+
+    private readonly struct Kernel(float[][] inputs, float[] b, float[] output, float epsilon) : ILaneKernel
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Run<TOps, T, TWide>(nint i)
+            where TOps : struct, ILaneOps<T, TWide>
+            where T : struct
+            where TWide : struct
         {
-            var merged = 0f;
-            for (var i = 0; i < tau.Length; i++)
+            var threshold = TOps.Splat(epsilon);
+            var count = RamTerms.Contributors<TOps, T, TWide>(inputs, b, threshold, i);
+            var unique = TOps.Equal(count, TOps.Splat(1f));
+            var shared = TOps.GreaterThan(count, TOps.Splat(1f));
+            var merged = TOps.Splat(0f);
+            foreach (var x in inputs)
             {
-                merged += contributions.IsUnique(i, e) ? tau[i][e] : contributions.SharedTerm(tau, i, e, dtype);
+                var tau = RamTerms.TaskVector<TOps, T, TWide>(x, b, i);
+                var contributes = RamTerms.Contributes<TOps, T, TWide>(tau, threshold);
+                var term = TOps.Select(TOps.And(contributes, unique), tau,
+                    RamTerms.SharedTerm<TOps, T, TWide>(tau, contributes, shared, count));
+                merged = TOps.Add(merged, term);
             }
 
-            output[e] = FloatCodec.Round(dtype, baseValues[e] + FloatCodec.Round(dtype, merged));
+            TOps.Store(output, i, TOps.Round(TOps.Add(TOps.Load(b, i), TOps.Round(merged))));
         }
     }
 }

@@ -1,6 +1,7 @@
+using MergeBuild.Methods;
 using MergeBuild.Tensors;
 
-namespace MergeBuild.Methods.Misc;
+namespace MergeBuild.Core.Tests.Methods.Reference;
 
 /// <summary>
 /// What RAM and RAM+ share: which task-vector entries count as contributions (|τᵢ| &gt; ε) and how many models

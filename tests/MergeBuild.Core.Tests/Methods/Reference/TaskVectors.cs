@@ -1,7 +1,8 @@
+using MergeBuild.Methods;
 using MergeBuild.Planning;
 using MergeBuild.Tensors;
 
-namespace MergeBuild.Methods.Misc;
+namespace MergeBuild.Core.Tests.Methods.Reference;
 
 /// <summary>Task vectors τᵢ = xᵢ − b as torch forms them in the compute dtype (one rounding per element).</summary>
 internal static class TaskVectors
