@@ -35,7 +35,7 @@ internal static class RandomKeep
     }
 
     /// <summary>Fills <paramref name="draws"/>[i] with the draw of flat index <paramref name="start"/> + i.</summary>
-    // A root of its own: inlined into a large caller, the JIT runs out of budget for the vector helpers.
+    // Its own JIT root: inlined into a large caller, the JIT would run out of budget to inline the vector helpers.
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Draws(CounterRandom random, long start, Span<ulong> draws)
     {
@@ -73,7 +73,7 @@ internal static class RandomKeep
     /// <c>values[i] *= draw(start + i) &lt; limit ? 1 : 0</c>: DARE's mask as torch applies it (a dropped negative entry
     /// becomes −0 and NaN stays NaN).
     /// </summary>
-    // A root of its own: inlined into a large caller, the JIT runs out of budget for the vector helpers.
+    // Its own JIT root: inlined into a large caller, the JIT would run out of budget to inline the vector helpers.
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Apply(CounterRandom random, long start, ulong limit, Span<float> values)
     {

@@ -163,7 +163,7 @@ internal static class TaskVectorMix
     private static Vector256<float> AddFirst(Vector256<float> a, Vector256<float> b) =>
         Vector256.ConditionalSelect(Vector256.Equals(a, a), a + b, (a.AsUInt32() | Vector256.Create(0x0040_0000u)).AsSingle());
 
-    // A root of its own: inlined into a large caller, the JIT runs out of budget for the vector helpers.
+    // Its own JIT root: inlined into a large caller, the JIT would run out of budget to inline the vector helpers.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static int Linear512(float[][] deltas, ReadOnlySpan<float> weights, ReadOnlySpan<float> baseValues,
         Span<float> output, Settings s)
@@ -185,7 +185,7 @@ internal static class TaskVectorMix
         return i;
     }
 
-    // A root of its own: inlined into a large caller, the JIT runs out of budget for the vector helpers.
+    // Its own JIT root: inlined into a large caller, the JIT would run out of budget to inline the vector helpers.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static int Linear256(float[][] deltas, ReadOnlySpan<float> weights, ReadOnlySpan<float> baseValues,
         Span<float> output, Settings s)
@@ -207,7 +207,7 @@ internal static class TaskVectorMix
         return i;
     }
 
-    // A root of its own: inlined into a large caller, the JIT runs out of budget for the vector helpers.
+    // Its own JIT root: inlined into a large caller, the JIT would run out of budget to inline the vector helpers.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static int Consensus512(float[][] deltas, ReadOnlySpan<float> weights, ReadOnlySpan<float> baseValues,
         Span<float> output, Settings s)
@@ -248,7 +248,7 @@ internal static class TaskVectorMix
         return i;
     }
 
-    // A root of its own: inlined into a large caller, the JIT runs out of budget for the vector helpers.
+    // Its own JIT root: inlined into a large caller, the JIT would run out of budget to inline the vector helpers.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static int Consensus256(float[][] deltas, ReadOnlySpan<float> weights, ReadOnlySpan<float> baseValues,
         Span<float> output, Settings s)

@@ -7,7 +7,7 @@ namespace MergeBuild.Methods;
 internal static class BitMask
 {
     /// <summary>Sets the bits at <paramref name="at"/>… where <paramref name="factors"/> is nonzero (the bits start cleared).</summary>
-    // A root of its own: inlined into a large caller, the JIT runs out of budget for the vector helpers.
+    // Its own JIT root: inlined into a large caller, the JIT would run out of budget to inline the vector helpers.
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Write(ReadOnlySpan<float> factors, ulong[] bits, long at)
     {
@@ -17,6 +17,14 @@ internal static class BitMask
             for (; i <= factors.Length - 16; i += 16)
             {
                 var set = ~Vector512.Equals(Vector512.Create(factors.Slice(i, 16)), Vector512<float>.Zero);
+                Or(bits, at + i, set.ExtractMostSignificantBits());
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= factors.Length - 8; i += 8)
+            {
+                var set = ~Vector256.Equals(Vector256.Create(factors.Slice(i, 8)), Vector256<float>.Zero);
                 Or(bits, at + i, set.ExtractMostSignificantBits());
             }
         }
@@ -31,7 +39,7 @@ internal static class BitMask
     }
 
     /// <summary><c>values[i] *= bit(at + i) ? 1 : 0</c> (a dropped −x becomes −0 and NaN stays NaN, as torch's mask product).</summary>
-    // A root of its own: inlined into a large caller, the JIT runs out of budget for the vector helpers.
+    // Its own JIT root: inlined into a large caller, the JIT would run out of budget to inline the vector helpers.
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Apply(Span<float> values, ulong[] bits, long at)
     {

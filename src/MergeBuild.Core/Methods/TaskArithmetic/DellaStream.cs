@@ -34,12 +34,12 @@ internal sealed class DellaStream : IStreamSparsifier
     private readonly ulong[] limits;
     private readonly OrderedL1Sum before;
     private readonly OrderedL1Sum after;
-    private readonly LineRanker ranker;
     private readonly Queue<(long Slice, ulong[] Bits)> cutSlices = new();
-    private readonly float[] assembly;
-    private readonly float[] keep;
-    private readonly ulong[] draws;
     private readonly long count;
+    private LineRanker? ranker;
+    private float[] assembly = [];
+    private float[] keep = [];
+    private ulong[] draws = [];
     private ulong[]? mask;
     private CounterRandom? random;
     private float? ratio;
@@ -67,10 +67,6 @@ internal sealed class DellaStream : IStreamSparsifier
             .Select(p => RandomKeep.Limit(p)).ToArray();
         before = new OrderedL1Sum(dtype);
         after = new OrderedL1Sum(dtype);
-        ranker = new LineRanker(dtype);
-        assembly = new float[slice];
-        keep = new float[slice];
-        draws = new ulong[slice];
     }
 
     public int Passes => 1;
@@ -107,9 +103,12 @@ internal sealed class DellaStream : IStreamSparsifier
             before.Add(delta);
         }
 
-        if (CachesMask)
+        // Buffers are allocated on first use: the executor also begins a tensor just to ask how it runs.
+        if (ranker is null)
         {
-            mask ??= new ulong[(count + 63) / 64];
+            ranker = new LineRanker(dtype);
+            (assembly, keep, draws) = (new float[slice], new float[slice], new ulong[slice]);
+            mask = CachesMask ? new ulong[(count + 63) / 64] : null;
         }
 
         var end = chunk.Start + delta.Length;
@@ -235,7 +234,7 @@ internal sealed class DellaStream : IStreamSparsifier
         RandomKeep.Draws(random.Value, first, sliceDraws);
         for (var line = 0; line < stride; line++)
         {
-            ranker.Keep(values, line, length, stride, sliceDraws, limits, keep);
+            ranker!.Keep(values, line, length, stride, sliceDraws, limits, keep);
         }
     }
 }

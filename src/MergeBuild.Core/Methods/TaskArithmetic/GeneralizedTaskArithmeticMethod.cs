@@ -50,8 +50,8 @@ public abstract class GeneralizedTaskArithmeticMethod : IMergeMethod
 
     /// <summary>
     /// Streams the tensor (<see cref="GtaStream"/>): statistics passes only where a sparsifier needs a per-tensor
-    /// statistic, O(histogram) or O(row) state, vectorized kernels; bit-identical to <see cref="Merge"/> on the whole
-    /// tensor.
+    /// statistic, state bounded by histograms and rows (not the tensor), vectorized kernels; bit-identical to
+    /// <see cref="Merge"/> on the whole tensor.
     /// </summary>
     public ITensorMerge Begin(TensorJob job)
     {

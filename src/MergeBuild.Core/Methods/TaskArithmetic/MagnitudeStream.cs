@@ -23,7 +23,7 @@ internal sealed class MagnitudeStream : IStreamSparsifier
     private readonly TopKSelection? exclude;
     private readonly OrderedL1Sum before;
     private readonly OrderedL1Sum after;
-    private long[]? histogram = new long[TopKSelection.HighBuckets];
+    private long[]? histogram;
     private float? ratio;
 
     /// <param name="dtype">The compute dtype (the mask and the rescale are computed in it).</param>
@@ -57,7 +57,9 @@ internal sealed class MagnitudeStream : IStreamSparsifier
     {
         if (pass == 0)
         {
-            Count(delta, histogram!);
+            // Allocated on first use: the executor also begins a tensor just to ask how it runs.
+            histogram ??= new long[TopKSelection.HighBuckets];
+            Count(delta, histogram);
             if (rescale)
             {
                 before.Add(delta);
@@ -80,6 +82,7 @@ internal sealed class MagnitudeStream : IStreamSparsifier
     {
         if (pass == 0)
         {
+            histogram ??= new long[TopKSelection.HighBuckets];
             include.ReadHigh(histogram, lowBitsZero);
             exclude?.ReadHigh(histogram, lowBitsZero);
             histogram = null;

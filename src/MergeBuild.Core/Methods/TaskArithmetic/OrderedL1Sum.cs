@@ -111,7 +111,7 @@ internal sealed class OrderedL1Sum
 
     /// <summary>Σ|v| in double lanes, and the smallest nonzero and the largest exponent field.</summary>
     /// <remarks>Exponent fields: <c>(bits &gt;&gt; 23) &amp; 0xFF</c>, as <see cref="TryAdd"/> expects them.</remarks>
-    // A root of its own: inlined into a large caller, the JIT runs out of budget for the vector helpers.
+    // Its own JIT root: inlined into a large caller, the JIT would run out of budget to inline the vector helpers.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static (double Sum, uint MinExponent, uint MaxExponent) Scan(ReadOnlySpan<float> values)
     {

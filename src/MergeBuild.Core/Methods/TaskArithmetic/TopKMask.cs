@@ -36,7 +36,7 @@ internal static class TopKMask
         }
     }
 
-    // A root of its own: inlined into a large caller, the JIT runs out of budget for the vector helpers.
+    // Its own JIT root: inlined into a large caller, the JIT would run out of budget to inline the vector helpers.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static int Apply512(Span<float> values, TopKSelection include, TopKSelection? exclude)
     {
@@ -64,7 +64,7 @@ internal static class TopKMask
         return i;
     }
 
-    // A root of its own: inlined into a large caller, the JIT runs out of budget for the vector helpers.
+    // Its own JIT root: inlined into a large caller, the JIT would run out of budget to inline the vector helpers.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static int Apply256(Span<float> values, TopKSelection include, TopKSelection? exclude)
     {
