@@ -70,7 +70,7 @@ public sealed class ArceeFusionMethod : IMergeMethod
 
         public bool ChunksAreIndependent => true;
 
-        public long StateBytes => threshold.StateBytes + rows * 4 + 4L * 4 * row + 4L * Math.Min(job.ElementCount, 1 << 14);
+        public long StateBytes => FusionThreshold.StateBytes + rows * 4 + 4L * 4 * row + 4L * Math.Min(job.ElementCount, 1 << 14);
 
         public void Observe(int pass, MergeBuffers buffers, MergeChunk chunk)
         {

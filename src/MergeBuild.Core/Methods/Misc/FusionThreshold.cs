@@ -23,7 +23,7 @@ internal sealed class FusionThreshold
     private readonly (uint Bucket, long RankInBucket, bool Refined)[] targets = new (uint, long, bool)[3];
     private uint lowBits;
 
-    public long StateBytes => radix.StateBytes;
+    public static long StateBytes => RadixSelect.StateBytes;
 
     /// <summary>The sort key: unsigned order = torch.sort's order (NaN last, −0 as +0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -16,20 +16,23 @@ internal sealed class RadixSelect
 {
     private const int Buckets = 1 << 16;
 
-    private readonly long[] high = new long[Buckets];
+    // Allocated on first use: the executor begins (and drops) a merge for every tensor just to plan its work.
+    private long[] high = [];
     private readonly List<(uint Bucket, long[] Low)> refined = [];
+
+    private long[] High => high.Length == 0 ? high = new long[Buckets] : high;
 
     /// <summary>Keys counted by <see cref="AddHigh"/>.</summary>
     public long Count { get; private set; }
 
-    /// <summary>Memory the tables take, for the executor's budget.</summary>
-    public long StateBytes => (1 + refined.Count) * Buckets * 8L;
+    /// <summary>Most memory the tables take (with three refined buckets), for the executor's budget.</summary>
+    public static long StateBytes => 4 * Buckets * 8L;
 
     /// <summary>First pass: counts a key's bucket.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void AddHigh(uint key)
     {
-        high[key >> 16]++;
+        High[key >> 16]++;
         Count++;
     }
 
@@ -39,15 +42,16 @@ internal sealed class RadixSelect
     /// </summary>
     public (uint Bucket, long Below, long InBucket) Locate(long rank)
     {
+        var counts = High;
         long below = 0;
         for (var bucket = 0; bucket < Buckets; bucket++)
         {
-            if (below + high[bucket] > rank)
+            if (below + counts[bucket] > rank)
             {
-                return ((uint)bucket, below, high[bucket]);
+                return ((uint)bucket, below, counts[bucket]);
             }
 
-            below += high[bucket];
+            below += counts[bucket];
         }
 
         throw new ArgumentOutOfRangeException(nameof(rank), rank, $"only {Count} keys were counted");
@@ -56,10 +60,11 @@ internal sealed class RadixSelect
     /// <summary>How many counted keys lie in buckets above <paramref name="bucket"/>.</summary>
     public long CountAbove(uint bucket)
     {
+        var counts = High;
         long above = 0;
         for (var b = (int)bucket + 1; b < Buckets; b++)
         {
-            above += high[b];
+            above += counts[b];
         }
 
         return above;

@@ -85,7 +85,7 @@ public sealed class SceMethod : IMergeMethod
 
         public bool ChunksAreIndependent => true;
 
-        public long StateBytes => (selection?.StateBytes ?? 0) + 2L * (models + 2) * 4 * Math.Min(job.ElementCount, 1 << 14);
+        public long StateBytes => (selection is null ? 0 : VarianceSelection.StateBytes) + 2L * (models + 2) * 4 * Math.Min(job.ElementCount, 1 << 14);
 
         public void Observe(int pass, MergeBuffers buffers, MergeChunk chunk)
         {

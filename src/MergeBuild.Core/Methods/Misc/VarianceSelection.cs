@@ -50,7 +50,7 @@ internal sealed class VarianceSelection
     /// <summary>Flat index of the last tie kept (−1 when none): ties at or below it are kept.</summary>
     public long TieCutoff { get; private set; } = -1;
 
-    public long StateBytes => radix.StateBytes;
+    public static long StateBytes => RadixSelect.StateBytes;
 
     /// <summary>The sort key of |variance|: NaN lowest, then the float's bits in order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

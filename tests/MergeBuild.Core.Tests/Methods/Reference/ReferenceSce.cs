@@ -1,3 +1,5 @@
+// The whole-tensor implementation that streaming replaced (commit 273e554), kept verbatim as the oracle of
+// StreamingEquivalenceTests and StreamingMergeTests: the streamed methods must give its bits.
 using MergeBuild.Methods;
 using MergeBuild.Planning;
 using MergeBuild.Tensors;
