@@ -123,7 +123,7 @@ public static class MergeExecutor
             {
                 foreach (var (start, count) in Windows(job.ElementCount, options.WindowElements))
                 {
-                    yield return new WorkItem(job, null, true, start, count);
+                    yield return new WorkItem(job, null, true, false, start, count);
                 }
 
                 continue;
@@ -134,12 +134,12 @@ public static class MergeExecutor
             {
                 foreach (var (start, count) in Windows(job.ElementCount, options.WindowElements))
                 {
-                    yield return new WorkItem(job, state, false, start, count);
+                    yield return new WorkItem(job, state, false, false, start, count);
                 }
             }
             else
             {
-                yield return new WorkItem(job, null, false, 0, job.ElementCount);
+                yield return new WorkItem(job, state, false, true, 0, job.ElementCount);
             }
         }
     }

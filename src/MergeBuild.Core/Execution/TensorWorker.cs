@@ -35,7 +35,7 @@ internal sealed class TensorWorker(MergeRun run)
         }
         else if (item.IsSequential)
         {
-            RunSequential(item.Job);
+            RunSequential(item.Job, item.State!);
         }
         else
         {
@@ -56,9 +56,8 @@ internal sealed class TensorWorker(MergeRun run)
     }
 
     /// <summary>A tensor whose method needs statistics passes (or ordered chunks): every pass in order, then the output.</summary>
-    private void RunSequential(TensorJob job)
+    private void RunSequential(TensorJob job, ITensorMerge state)
     {
-        var state = run.Method.Begin(job);
         var taken = run.Budget.Acquire(state.StateBytes, run.CancellationToken);
         try
         {
