@@ -46,6 +46,12 @@ public static class ErrorCodes
     public const string OutputIo = "MB4002";
     public const string Cancelled = "MB4003";
 
+    // The merge cache (local store and NuGet feeds). Damage is a warning and the merge is rebuilt; settings are errors.
+    public const string CacheEntryDamaged = "MB4101";
+    public const string CachePackageRejected = "MB4102";
+    public const string CacheFeedUnavailable = "MB4103";
+    public const string CacheSettings = "MB4104";
+
     // Command line.
     public const string InvalidOption = "MB5001";
 

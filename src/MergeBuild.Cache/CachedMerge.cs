@@ -1,0 +1,98 @@
+using MergeBuild.Diagnostics;
+
+namespace MergeBuild.Caching;
+
+/// <summary>Where a merge's output came from.</summary>
+public enum ResultOrigin
+{
+    Merged,
+    LocalCache,
+    Feed,
+}
+
+/// <summary>What <see cref="CachedMerge.Run"/> did: where the output came from and what was published.</summary>
+public sealed record CachedMergeOutcome(ResultOrigin Origin, string? Source, int PackagesPublished)
+{
+    /// <summary>The message a front end prints when it did not merge, e.g. <c>restored from cache (feed: …)</c>.</summary>
+    public string? RestoredMessage => Origin switch
+    {
+        ResultOrigin.LocalCache => $"restored from cache (local: {Source})",
+        ResultOrigin.Feed => $"restored from cache (feed: {Source})",
+        _ => null,
+    };
+}
+
+/// <summary>
+/// A merge through the cache: restore from the local store, else from the feed, else merge and store (and publish
+/// in read-write mode). The entry's lock is held throughout, so when two builds need the same merge one merges and
+/// the other, once the lock is free, restores what the first stored; both end with a complete output.
+/// </summary>
+public static class CachedMerge
+{
+    public static CachedMergeOutcome Run(CacheSettings settings, string fingerprint, string outputFolder, Action merge,
+        Action<CacheWarning> warn, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(merge);
+        ArgumentNullException.ThrowIfNull(warn);
+        if (settings.Mode == CacheMode.Off)
+        {
+            merge();
+            return new CachedMergeOutcome(ResultOrigin.Merged, null, 0);
+        }
+
+        var local = new LocalCache(settings.Directory);
+        var feed = settings.Feed is null
+            ? null
+            : new FeedCache(FeedSource.Resolve(settings.Feed, Directory.GetCurrentDirectory()), settings.PartBytes);
+        if (settings.Mode == CacheMode.ReadWrite && feed is null)
+        {
+            throw new MergeBuildException(ErrorCodes.CacheSettings, "publishing to the cache needs a feed.",
+                hint: "Pass --feed SOURCE (or set MergeBuildCacheFeed), or use cache mode read.");
+        }
+
+        using var entryLock = local.Lock(fingerprint, settings.LockTimeout, cancellationToken);
+        if (entryLock is null)
+        {
+            warn(new CacheWarning(ErrorCodes.CacheFeedUnavailable, local.Root,
+                $"another build held the cache entry {fingerprint} for {settings.LockTimeout}; merging without the cache."));
+            merge();
+            return new CachedMergeOutcome(ResultOrigin.Merged, null, 0);
+        }
+
+        if (local.TryRestore(fingerprint, outputFolder, warn))
+        {
+            return new CachedMergeOutcome(ResultOrigin.LocalCache, local.Root, Publish(local, feed, fingerprint, settings, cancellationToken));
+        }
+
+        if (feed is not null && feed.TryRestoreAsync(fingerprint, local, warn, cancellationToken).GetAwaiter().GetResult() &&
+            local.TryRestore(fingerprint, outputFolder, warn))
+        {
+            return new CachedMergeOutcome(ResultOrigin.Feed, feed.Feed.Display, 0);
+        }
+
+        merge();
+        local.Store(fingerprint, outputFolder);
+        var published = Publish(local, feed, fingerprint, settings, cancellationToken);
+        var pruned = local.Prune(settings.MaxBytes, keep: fingerprint);
+        if (pruned.RemainingBytes > settings.MaxBytes)
+        {
+            warn(new CacheWarning(ErrorCodes.CacheSettings, local.Root,
+                $"the cache holds {pruned.RemainingBytes} bytes, more than its limit of {settings.MaxBytes}, even after evicting " +
+                "every other entry; raise the limit."));
+        }
+
+        return new CachedMergeOutcome(ResultOrigin.Merged, null, published);
+    }
+
+    private static int Publish(LocalCache local, FeedCache? feed, string fingerprint, CacheSettings settings,
+        CancellationToken cancellationToken)
+    {
+        if (settings.Mode != CacheMode.ReadWrite || feed is null || local.Find(fingerprint) is not { } entry)
+        {
+            return 0;
+        }
+
+        return feed.PublishAsync(entry, local, cancellationToken).GetAwaiter().GetResult();
+    }
+}
