@@ -1,4 +1,5 @@
 using MergeBuild.Diagnostics;
+using NuGet.Protocol.Core.Types;
 
 namespace MergeBuild.Caching;
 
@@ -62,7 +63,7 @@ public static class CachedMerge
 
         if (local.TryRestore(fingerprint, outputFolder, warn))
         {
-            return new CachedMergeOutcome(ResultOrigin.LocalCache, local.Root, Publish(local, feed, fingerprint, settings, cancellationToken));
+            return new CachedMergeOutcome(ResultOrigin.LocalCache, local.Root, Publish(local, feed, fingerprint, settings, warn, cancellationToken));
         }
 
         if (feed is not null && feed.TryRestoreAsync(fingerprint, local, warn, cancellationToken).GetAwaiter().GetResult() &&
@@ -73,7 +74,7 @@ public static class CachedMerge
 
         merge();
         local.Store(fingerprint, outputFolder);
-        var published = Publish(local, feed, fingerprint, settings, cancellationToken);
+        var published = Publish(local, feed, fingerprint, settings, warn, cancellationToken);
         var pruned = local.Prune(settings.MaxBytes, keep: fingerprint);
         if (pruned.RemainingBytes > settings.MaxBytes)
         {
@@ -85,14 +86,29 @@ public static class CachedMerge
         return new CachedMergeOutcome(ResultOrigin.Merged, null, published);
     }
 
+    /// <summary>Publishes in read-write mode; a feed that cannot take it is a warning, since the output itself is fine.</summary>
     private static int Publish(LocalCache local, FeedCache? feed, string fingerprint, CacheSettings settings,
-        CancellationToken cancellationToken)
+        Action<CacheWarning> warn, CancellationToken cancellationToken)
     {
         if (settings.Mode != CacheMode.ReadWrite || feed is null || local.Find(fingerprint) is not { } entry)
         {
             return 0;
         }
 
-        return feed.PublishAsync(entry, local, cancellationToken).GetAwaiter().GetResult();
+        try
+        {
+            return feed.PublishAsync(entry, local, cancellationToken).GetAwaiter().GetResult();
+        }
+        catch (MergeBuildException e) when (e.Code == ErrorCodes.CacheEntryDamaged)
+        {
+            warn(new CacheWarning(e.Code, e.Location?.File ?? local.Root, e.Message));
+        }
+        catch (Exception e) when (e is FatalProtocolException or HttpRequestException or IOException)
+        {
+            warn(new CacheWarning(ErrorCodes.CacheFeedUnavailable, feed.Feed.Display,
+                $"the merge could not be published to the cache feed ({e.Message})."));
+        }
+
+        return 0;
     }
 }

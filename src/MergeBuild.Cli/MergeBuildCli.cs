@@ -26,6 +26,9 @@ public sealed class MergeBuildCli(TextWriter output, TextWriter error, bool inte
     /// <summary>True when output goes to a terminal: progress redraws one line instead of printing many.</summary>
     public bool Interactive { get; } = interactive;
 
+    /// <summary>Reads environment variables (replaceable, so tests can give each run its own cache settings).</summary>
+    public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
+
     public async Task<int> RunAsync(string[] args)
     {
         var root = new RootCommand("MergeBuild: merge fine-tuned checkpoints of one base model from mergekit recipes.")
@@ -36,6 +39,7 @@ public sealed class MergeBuildCli(TextWriter output, TextWriter error, bool inte
             BenchCommand.Create(this),
             EvalCommand.Create(this),
             SweepCommand.Create(this),
+            CacheCommand.Create(this),
         };
         var configuration = new InvocationConfiguration { Output = Output, Error = Error };
         return await root.Parse(args).InvokeAsync(configuration).ConfigureAwait(false);
@@ -63,7 +67,7 @@ public sealed class MergeBuildCli(TextWriter output, TextWriter error, bool inte
             Error.WriteLine($"internal error: {e.GetType().Name}: {e.Message}");
             Error.WriteLine("This is a bug in MergeBuild; please report it with the command you ran. " +
                             "Set MERGEBUILD_DEBUG=1 to print the stack trace.");
-            if (Environment.GetEnvironmentVariable("MERGEBUILD_DEBUG") == "1")
+            if (Environment("MERGEBUILD_DEBUG") == "1")
             {
                 Error.WriteLine(e);
             }

@@ -37,6 +37,18 @@ public sealed class MergeModel : ToolTask
     /// <summary>Where gates.json, gates.md and gates.html are written.</summary>
     public string? GatesReport { get; set; }
 
+    /// <summary>off | read | readwrite (empty: the CLI's default, read, or the recipe's cache.mode).</summary>
+    public string? CacheMode { get; set; }
+
+    /// <summary>The local merge cache folder (empty: $MERGEBUILD_CACHE or the user's cache folder).</summary>
+    public string? CacheDirectory { get; set; }
+
+    /// <summary>The NuGet feed used as shared cache: a source name, URL or folder.</summary>
+    public string? CacheFeed { get; set; }
+
+    /// <summary>Size limit of the local cache (k/m/b suffixes).</summary>
+    public string? CacheMaxSize { get; set; }
+
     protected override string ToolName => "dotnet";
 
     protected override MessageImportance StandardOutputLoggingImportance => MessageImportance.High;
@@ -81,6 +93,10 @@ public sealed class MergeModel : ToolTask
             Append(args, Relative(GatesReport));
         }
 
+        AppendOption(args, "--cache-mode", CacheMode);
+        AppendOption(args, "--cache-dir", CacheDirectory);
+        AppendOption(args, "--feed", CacheFeed);
+        AppendOption(args, "--cache-max-size", CacheMaxSize);
         if (!string.IsNullOrEmpty(Device) && Device != "cpu")
         {
             args.Append(" --device");
@@ -94,6 +110,15 @@ public sealed class MergeModel : ToolTask
     {
         var relative = Path.GetRelativePath(Directory.GetCurrentDirectory(), path);
         return relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative) ? path : relative;
+    }
+
+    private static void AppendOption(StringBuilder args, string name, string? value)
+    {
+        if (!string.IsNullOrEmpty(value))
+        {
+            args.Append(' ').Append(name);
+            Append(args, value);
+        }
     }
 
     private static void Append(StringBuilder args, string value) =>

@@ -5,11 +5,22 @@ internal static class CliRunner
 {
     public sealed record Result(int ExitCode, string Output, string Error);
 
-    public static Result Run(params string[] args)
+    /// <summary>
+    /// Runs with the merge cache off (as if <c>MERGEBUILD_CACHE_MODE=off</c>), so every test really merges and none
+    /// touches the user's cache; cache tests use <see cref="RunWithCache"/>.
+    /// </summary>
+    public static Result Run(params string[] args) =>
+        RunWith(name => name == "MERGEBUILD_CACHE_MODE" ? "off" : null, args);
+
+    /// <summary>Runs with an environment that sets nothing: the cache is on, and tests pass --cache-dir.</summary>
+    public static Result RunWithCache(params string[] args) => RunWith(_ => null, args);
+
+    private static Result RunWith(Func<string, string?> environment, string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var code = new MergeBuildCli(output, error, interactive: false).RunAsync(args).GetAwaiter().GetResult();
+        var cli = new MergeBuildCli(output, error, interactive: false) { Environment = environment };
+        var code = cli.RunAsync(args).GetAwaiter().GetResult();
         return new Result(code, output.ToString(), error.ToString());
     }
 }

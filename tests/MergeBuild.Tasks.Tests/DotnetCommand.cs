@@ -32,6 +32,8 @@ internal static class DotnetCommand
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         // Gate baselines go to a per-run temporary cache, never the user's.
         start.Environment["MERGEBUILD_BASELINE_CACHE"] = BaselineCacheFolder;
+        // Builds really merge and never touch the user's merge cache; the cache's own test turns it on by property.
+        start.Environment["MERGEBUILD_CACHE_MODE"] = "off";
         // The test host's own MSBuild settings must not leak into the child build.
         start.Environment.Remove("MSBuildExtensionsPath");
         start.Environment.Remove("MSBuildSDKsPath");

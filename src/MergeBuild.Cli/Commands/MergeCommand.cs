@@ -1,7 +1,9 @@
 using System.CommandLine;
+using MergeBuild.Caching;
 using MergeBuild.Checkpoints;
 using MergeBuild.Diagnostics;
 using MergeBuild.Execution;
+using MergeBuild.Fingerprints;
 using MergeBuild.Gpu;
 using MergeBuild.Planning;
 using MergeBuild.Recipes;
@@ -75,6 +77,12 @@ internal static class MergeCommand
             recipe, output, shardSize, copyTokenizer, noCopyTokenizer, allowCrimes, seed, threads, noCard, quiet,
             intermediateDir, truncate, loraCache, noGates, gatesReport, baselineCache, device,
         };
+        var cache = new CacheOptions();
+        foreach (var option in cache.All)
+        {
+            command.Options.Add(option);
+        }
+
         command.SetAction((parse, cancellationToken) => Task.FromResult(cli.Guard(() =>
         {
             if (parse.GetValue(copyTokenizer) && parse.GetValue(noCopyTokenizer))
@@ -124,24 +132,51 @@ internal static class MergeCommand
 
             var display = isQuiet ? null : new ProgressDisplay(cli.Output, cli.Interactive);
             var outputPath = parse.GetValue(output)!;
-            var result = RecipeMerge.Execute(recipes, outputPath, options, planOptions,
-                parse.GetValue(intermediateDir), display, (document, done) =>
+            var cacheSettings = cache.Settings(parse, recipes, cli.Environment);
+            void Merge()
+            {
+                RecipeMerge.Execute(recipes, outputPath, options, planOptions,
+                    parse.GetValue(intermediateDir), display, (document, done) =>
+                    {
+                        display?.Finish();
+                        var method = document.MergeMethod;
+                        var what = document.Name is { } name && document != recipes.Final ? $" '{name}'" : "";
+                        cli.Output.WriteLine(
+                            $"{recipePath}{what} → {(document == recipes.Final ? outputPath : done.OutputFolder)}: {method}, {done.ModelCount} models, {done.TensorCount} tensors, " +
+                            $"{Formatting.Bytes(done.WeightBytes)} in {Formatting.Seconds(done.Elapsed)}");
+                        display?.Reset();
+                    }, cancellationToken);
+            }
+
+            if (cacheSettings.Mode == CacheMode.Off)
+            {
+                Merge();
+            }
+            else
+            {
+                var fingerprint = Fingerprint(recipes, options, planOptions, cacheSettings);
+                var outcome = CachedMerge.Run(cacheSettings, fingerprint, outputPath, Merge,
+                    warning => cli.Error.WriteLine(warning.ToString()), cancellationToken);
+                if (outcome.RestoredMessage is { } restored)
                 {
-                    display?.Finish();
-                    var method = document.MergeMethod;
-                    var what = document.Name is { } name && document != recipes.Final ? $" '{name}'" : "";
-                    cli.Output.WriteLine(
-                        $"{recipePath}{what} → {(document == recipes.Final ? outputPath : done.OutputFolder)}: {method}, {done.ModelCount} models, {done.TensorCount} tensors, " +
-                        $"{Formatting.Bytes(done.WeightBytes)} in {Formatting.Seconds(done.Elapsed)}");
-                    display?.Reset();
-                }, cancellationToken);
+                    cli.Output.WriteLine($"{recipePath} → {outputPath}: {restored}");
+                }
+
+                if (outcome.PackagesPublished > 0)
+                {
+                    cli.Output.WriteLine($"{recipePath} → {outputPath}: published to the cache feed {cacheSettings.Feed} " +
+                                         $"({outcome.PackagesPublished} packages)");
+                }
+            }
+
+            var finalFolder = Path.TrimEndingDirectorySeparator(Path.GetFullPath(outputPath));
             if (!parse.GetValue(noGates) && Recipes.Gates.GateParser.Parse(recipes).Count > 0)
             {
                 var reportFolder = parse.GetValue(gatesReport) ?? Path.TrimEndingDirectorySeparator(outputPath) + ".gates";
-                if (!GateRun.Run(cli, recipes, result.OutputFolder, reportFolder, parse.GetValue(baselineCache), isQuiet))
+                if (!GateRun.Run(cli, recipes, finalFolder, reportFolder, parse.GetValue(baselineCache), isQuiet))
                 {
                     // The merged files stay for inspection, but without the marker no build treats them as done.
-                    File.Delete(Path.Combine(result.OutputFolder, Execution.AtomicOutputFolder.MarkerFileName));
+                    File.Delete(Path.Combine(finalFolder, Execution.AtomicOutputFolder.MarkerFileName));
                     return MergeBuildCli.UserError;
                 }
             }
@@ -149,5 +184,33 @@ internal static class MergeCommand
             return 0;
         })));
         return command;
+    }
+
+    /// <summary>
+    /// The merge's fingerprint, with input content hashes remembered in the cache folder so a rebuild that restores
+    /// does not re-read gigabytes of unchanged weights.
+    /// </summary>
+    private static string Fingerprint(RecipeSet recipes, MergeOptions options, PlanOptions planOptions, CacheSettings cache)
+    {
+        var memo = Path.Combine(cache.Directory, "content-hashes.tsv");
+        var hashes = ContentHashCache.Load(memo);
+        var fingerprint = MergeFingerprint.Compute(recipes, new FingerprintOptions
+        {
+            Seed = options.RandomSeed,
+            MaxShardBytes = options.MaxShardBytes,
+            CopyTokenizer = options.CopyTokenizer,
+            TruncateEmbeddings = planOptions.TruncateEmbeddings,
+            WriteModelCard = options.WriteModelCard,
+        }, hashes);
+        try
+        {
+            hashes.Save(memo);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Only a speed-up is lost.
+        }
+
+        return fingerprint.Value;
     }
 }

@@ -6,7 +6,8 @@ namespace MergeBuild.Fingerprints;
 /// <summary>
 /// A recipe's content without its formatting: comments, indentation, quoting style and flow-versus-block layout are
 /// dropped, keys and values kept in order. Two recipes with the same canonical text merge the same way, so editing a
-/// comment does not rebuild a merge.
+/// comment does not rebuild a merge. The top-level <c>cache:</c> section is left out: it says where a result may
+/// come from, not what it is, so switching the cache mode neither rebuilds nor misses the cache.
 /// </summary>
 public static class CanonicalRecipe
 {
@@ -19,11 +20,28 @@ public static class CanonicalRecipe
         foreach (var document in stream.Documents)
         {
             text.Append("---\n");
-            Write(document.RootNode, text);
+            Write(WithoutCacheSection(document.RootNode), text);
             text.Append('\n');
         }
 
         return text.ToString();
+    }
+
+    private static YamlNode WithoutCacheSection(YamlNode root)
+    {
+        if (root is not YamlMappingNode mapping ||
+            !mapping.Children.Keys.Any(k => k is YamlScalarNode { Value: "cache" }))
+        {
+            return root;
+        }
+
+        var copy = new YamlMappingNode();
+        foreach (var (key, value) in mapping.Children.Where(c => c.Key is not YamlScalarNode { Value: "cache" }))
+        {
+            copy.Add(key, value);
+        }
+
+        return copy;
     }
 
     private static void Write(YamlNode node, StringBuilder text)

@@ -73,7 +73,8 @@ public sealed class ContentHashCache
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        var temporary = path + "." + Environment.ProcessId + ".tmp";
+        // Unique per writer: builds (and threads) sharing one memo each write their own file, the last rename wins.
+        var temporary = path + "." + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N") + ".tmp";
         File.WriteAllLines(temporary, entries.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e =>
             string.Create(CultureInfo.InvariantCulture, $"{e.Value.Hash}\t{e.Value.Size}\t{e.Value.Ticks}\t{e.Key}")));
         File.Move(temporary, path, overwrite: true);

@@ -1,0 +1,83 @@
+using System.CommandLine;
+using MergeBuild.Caching;
+using MergeBuild.Checkpoints;
+using MergeBuild.Diagnostics;
+using MergeBuild.Recipes;
+
+namespace MergeBuild.Cli.Commands;
+
+/// <summary>
+/// The merge command's cache flags and how they combine with the environment (<c>MERGEBUILD_CACHE</c>,
+/// <c>MERGEBUILD_CACHE_MODE</c>, <c>MERGEBUILD_CACHE_FEED</c>, <c>MERGEBUILD_CACHE_MAX_SIZE</c>) and the recipe's
+/// <c>cache:</c> section: a flag wins over the environment, which wins over the recipe.
+/// </summary>
+internal sealed class CacheOptions
+{
+    public const string ModeVariable = "MERGEBUILD_CACHE_MODE";
+    public const string FeedVariable = "MERGEBUILD_CACHE_FEED";
+    public const string MaxSizeVariable = "MERGEBUILD_CACHE_MAX_SIZE";
+
+    public Option<string?> Directory { get; } = new("--cache-dir")
+    {
+        Description = "The local merge cache (default: $MERGEBUILD_CACHE, else the user's cache folder).",
+    };
+
+    public Option<string?> Mode { get; } = new("--cache-mode")
+    {
+        Description = "off | read (restore, store locally; the default) | readwrite (also publish to --feed).",
+    };
+
+    public Option<string?> Feed { get; } = new("--feed")
+    {
+        Description = "A NuGet feed used as shared cache: a source name from nuget.config, a URL or a folder.",
+    };
+
+    public Option<bool> Publish { get; } = new("--publish")
+    {
+        Description = "Publish the merge to --feed when the feed lacks it (the same as --cache-mode readwrite).",
+    };
+
+    public Option<string?> MaxSize { get; } = new("--cache-max-size")
+    {
+        Description = "Size limit of the local cache, in bytes with k/m/b suffixes (default 50B); least recently used merges go first.",
+    };
+
+    public Option<string?> PartSize { get; } = new("--feed-part-size")
+    {
+        Description = "Largest file part per feed package, in bytes with k/m/b suffixes (default 200M: below every feed's limit).",
+    };
+
+    public IEnumerable<Option> All => [Directory, Mode, Feed, Publish, MaxSize, PartSize];
+
+    /// <summary>Combines flags, environment and recipe into the settings of this merge.</summary>
+    public CacheSettings Settings(ParseResult parse, RecipeSet recipes, Func<string, string?> environment)
+    {
+        var section = CacheSection.Parse(recipes);
+        var mode = parse.GetValue(Mode) is { } flag ? CacheSettings.ParseMode(flag, "--cache-mode")
+            : environment(ModeVariable) is { Length: > 0 } variable ? CacheSettings.ParseMode(variable, ModeVariable)
+            : section.Mode is { } fromRecipe ? CacheSettings.ParseMode(fromRecipe, "the recipe's cache.mode")
+            : CacheMode.Read;
+        if (parse.GetValue(Publish))
+        {
+            if (parse.GetValue(Mode) is not null && mode != CacheMode.ReadWrite)
+            {
+                throw new MergeBuildException(ErrorCodes.InvalidOption,
+                    $"--publish contradicts --cache-mode {parse.GetValue(Mode)}.", hint: "Pass one of them.");
+            }
+
+            mode = CacheMode.ReadWrite;
+        }
+
+        var feed = parse.GetValue(Feed) ?? (environment(FeedVariable) is { Length: > 0 } f ? f : null) ?? section.Feed;
+        var maxSize = parse.GetValue(MaxSize) ?? environment(MaxSizeVariable);
+        var partSize = parse.GetValue(PartSize);
+        return new CacheSettings
+        {
+            Mode = mode,
+            Directory = parse.GetValue(Directory) is { } folder ? Path.GetFullPath(folder) : CacheLocation.Default(environment),
+            Feed = feed,
+            MaxBytes = maxSize is { Length: > 0 } ? ShardSize.Parse(maxSize) : CacheSettings.DefaultMaxBytes,
+            PartBytes = partSize is { Length: > 0 } ? ShardSize.Parse(partSize) : FeedPackages.DefaultPartBytes,
+        };
+    }
+}
