@@ -180,7 +180,7 @@ public sealed class FeedCache
         var manifestFile = local.NewTemporaryPath();
         try
         {
-            await File.WriteAllTextAsync(manifestFile, (entry with { Files = files }).ToJson(), Encoding.UTF8,
+            await File.WriteAllTextAsync(manifestFile, (entry with { Files = files }).ToJson(), new UTF8Encoding(false),
                 cancellationToken).ConfigureAwait(false);
             await PushAsync(FeedPackages.ManifestId(entry.Fingerprint),
                 $"The file list of the merge {entry.Fingerprint}, cached by MergeBuild.", manifestFile,
@@ -228,7 +228,7 @@ public sealed class FeedCache
                 $"the manifest in {origin} is larger than {MaxManifestBytes} bytes; it was rejected.", new SourceLocation(origin));
         }
 
-        var manifest = CacheManifest.Parse(Encoding.UTF8.GetString(text.ToArray()), fingerprint, origin);
+        var manifest = CacheManifest.Parse(Encoding.UTF8.GetString(text.ToArray()).TrimStart('\uFEFF'), fingerprint, origin);
         if (manifest.Files.Any(f => f.Parts is null))
         {
             throw new MergeBuildException(ErrorCodes.CachePackageRejected,
