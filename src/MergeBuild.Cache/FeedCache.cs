@@ -259,7 +259,7 @@ public sealed class FeedCache
                             if (!await finder.CopyNupkgToStreamAsync(id, FeedPackages.Version, download, cache,
                                     NullLogger.Instance, cancellationToken).ConfigureAwait(false))
                             {
-                                throw new MergeBuildException(ErrorCodes.CachePackageRejected,
+                                throw new MergeBuildException(ErrorCodes.CacheEntryDamaged,
                                     $"the feed lacks the package {id} that {origin} needs for '{file.Path}'.",
                                     new SourceLocation(origin), "Publish the merge again, or delete its manifest package.");
                             }
