@@ -34,6 +34,18 @@ public class FingerprintTests
     }
 
     [Fact]
+    public void The_top_level_cache_section_does_not_change_the_fingerprint_but_a_nested_cache_key_does()
+    {
+        using var temp = new TempFolder();
+        var original = Of(temp, Recipe);
+        var withCache = Of(temp, Recipe + "\ncache: {mode: off, feed: ./feed}\n");
+
+        Assert.Equal(original.Value, withCache.Value);
+        Assert.Equal(CanonicalRecipe.Of("a: 1\n"), CanonicalRecipe.Of("cache: {mode: read}\na: 1\n"));
+        Assert.NotEqual(CanonicalRecipe.Of("a: 1\n"), CanonicalRecipe.Of("a: {cache: 1}\n"));
+    }
+
+    [Fact]
     public void Result_changing_options_change_the_fingerprint()
     {
         using var temp = new TempFolder();
