@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using MergeBuild.Diagnostics;
 using NuGet.Packaging;
 using NuGet.Versioning;
@@ -25,20 +26,47 @@ public static class FeedPackages
 
     public static string BlobId(string sha256) => "MergeBuild.Blob." + sha256;
 
-    /// <summary>Writes a package holding <paramref name="contentFile"/> as <paramref name="entry"/>.</summary>
+    /// <summary>
+    /// Writes a package holding <paramref name="contentFile"/> as <paramref name="entry"/>. NuGet's builder writes the
+    /// package's own parts (nuspec, OPC files) around an empty placeholder; the content is then stored uncompressed,
+    /// since weights barely compress and Deflate made publishing several times slower than copying.
+    /// </summary>
     public static void Build(string id, string description, string contentFile, string entry, string nupkgPath)
     {
-        var builder = new PackageBuilder
+        var placeholder = nupkgPath + ".empty";
+        File.WriteAllBytes(placeholder, []);
+        using var skeleton = new MemoryStream();
+        try
         {
-            Id = id,
-            Version = Version,
-            Description = description,
-        };
-        builder.Authors.Add("MergeBuild");
-        builder.Tags.Add("mergebuild-cache");
-        builder.Files.Add(new PhysicalPackageFile { SourcePath = contentFile, TargetPath = entry });
-        using var stream = new FileStream(nupkgPath, FileMode.CreateNew, FileAccess.Write, FileShare.None);
-        builder.Save(stream);
+            var builder = new PackageBuilder
+            {
+                Id = id,
+                Version = Version,
+                Description = description,
+            };
+            builder.Authors.Add("MergeBuild");
+            builder.Tags.Add("mergebuild-cache");
+            builder.Files.Add(new PhysicalPackageFile { SourcePath = placeholder, TargetPath = entry });
+            builder.Save(skeleton);
+        }
+        finally
+        {
+            File.Delete(placeholder);
+        }
+
+        skeleton.Position = 0;
+        using var source = new ZipArchive(skeleton, ZipArchiveMode.Read);
+        using var target = new ZipArchive(new FileStream(nupkgPath, FileMode.CreateNew, FileAccess.Write, FileShare.None),
+            ZipArchiveMode.Create);
+        foreach (var part in source.Entries)
+        {
+            var isContent = part.FullName == entry;
+            var copy = target.CreateEntry(part.FullName, isContent ? CompressionLevel.NoCompression : CompressionLevel.Optimal);
+            copy.LastWriteTime = part.LastWriteTime;
+            using var output = copy.Open();
+            using var input = isContent ? File.OpenRead(contentFile) : part.Open();
+            input.CopyTo(output);
+        }
     }
 
     /// <summary>
