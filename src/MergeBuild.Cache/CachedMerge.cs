@@ -52,38 +52,65 @@ public static class CachedMerge
                 hint: "Pass --feed SOURCE (or set MergeBuildCacheFeed), or use cache mode read.");
         }
 
-        using var entryLock = local.Lock(fingerprint, settings.LockTimeout, cancellationToken);
+        EntryLock? entryLock;
+        try
+        {
+            entryLock = local.Lock(fingerprint, settings.LockTimeout, cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            warn(new CacheWarning(ErrorCodes.CacheUnavailable, local.Root,
+                $"the local cache cannot be used ({e.Message}); merging without the cache."));
+            merge();
+            return new CachedMergeOutcome(ResultOrigin.Merged, null, 0);
+        }
+
         if (entryLock is null)
         {
-            warn(new CacheWarning(ErrorCodes.CacheFeedUnavailable, local.Root,
+            warn(new CacheWarning(ErrorCodes.CacheUnavailable, local.Root,
                 $"another build held the cache entry {fingerprint} for {settings.LockTimeout}; merging without the cache."));
             merge();
             return new CachedMergeOutcome(ResultOrigin.Merged, null, 0);
         }
 
-        if (local.TryRestore(fingerprint, outputFolder, warn))
+        using (entryLock)
         {
-            return new CachedMergeOutcome(ResultOrigin.LocalCache, local.Root, Publish(local, feed, fingerprint, settings, warn, cancellationToken));
-        }
+            if (local.TryRestore(fingerprint, outputFolder, warn))
+            {
+                return new CachedMergeOutcome(ResultOrigin.LocalCache, local.Root,
+                    Publish(local, feed, fingerprint, settings, warn, cancellationToken));
+            }
 
-        if (feed is not null && feed.TryRestoreAsync(fingerprint, local, warn, cancellationToken).GetAwaiter().GetResult() &&
-            local.TryRestore(fingerprint, outputFolder, warn))
-        {
-            return new CachedMergeOutcome(ResultOrigin.Feed, feed.Feed.Display, 0);
-        }
+            if (feed is not null && feed.TryRestoreAsync(fingerprint, local, warn, cancellationToken).GetAwaiter().GetResult() &&
+                local.TryRestore(fingerprint, outputFolder, warn))
+            {
+                return new CachedMergeOutcome(ResultOrigin.Feed, feed.Feed.Display, 0);
+            }
 
-        merge();
-        local.Store(fingerprint, outputFolder);
-        var published = Publish(local, feed, fingerprint, settings, warn, cancellationToken);
-        var pruned = local.Prune(settings.MaxBytes, keep: fingerprint);
-        if (pruned.RemainingBytes > settings.MaxBytes)
-        {
-            warn(new CacheWarning(ErrorCodes.CacheSettings, local.Root,
-                $"the cache holds {pruned.RemainingBytes} bytes, more than its limit of {settings.MaxBytes}, even after evicting " +
-                "every other entry; raise the limit."));
-        }
+            merge();
+            try
+            {
+                local.Store(fingerprint, outputFolder);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The merge itself succeeded; a full disk or a read-only cache only costs the reuse.
+                warn(new CacheWarning(ErrorCodes.CacheUnavailable, local.Root,
+                    $"the merge could not be stored in the local cache ({e.Message})."));
+                return new CachedMergeOutcome(ResultOrigin.Merged, null, 0);
+            }
 
-        return new CachedMergeOutcome(ResultOrigin.Merged, null, published);
+            var published = Publish(local, feed, fingerprint, settings, warn, cancellationToken);
+            var pruned = local.Prune(settings.MaxBytes, keep: fingerprint);
+            if (pruned.RemainingBytes > settings.MaxBytes)
+            {
+                warn(new CacheWarning(ErrorCodes.CacheUnavailable, local.Root,
+                    $"the cache holds {pruned.RemainingBytes} bytes, more than its limit of {settings.MaxBytes}, even after " +
+                    "evicting every other entry it could; raise the limit (--cache-max-size, MergeBuildCacheMaxSize)."));
+            }
+
+            return new CachedMergeOutcome(ResultOrigin.Merged, null, published);
+        }
     }
 
     /// <summary>Publishes in read-write mode; a feed that cannot take it is a warning, since the output itself is fine.</summary>

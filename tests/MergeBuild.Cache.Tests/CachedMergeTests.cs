@@ -131,6 +131,29 @@ public class CachedMergeTests
     }
 
     [Fact]
+    public void An_unusable_cache_folder_or_a_busy_entry_is_a_warning_and_the_merge_still_runs()
+    {
+        using var temp = new TempFolder();
+        File.WriteAllText(temp.Combine("not-a-folder"), "");
+        var warnings = new List<CacheWarning>();
+        var unusable = CachedMerge.Run(new CacheSettings { Directory = temp.Combine("not-a-folder") }, Fingerprint('d'),
+            temp.Combine("one"), () => WriteModel(temp.Combine("one")), warnings.Add);
+
+        var settings = new CacheSettings { Directory = temp.Combine("cache"), LockTimeout = TimeSpan.FromMilliseconds(200) };
+        using (new LocalCache(settings.Directory).Lock(Fingerprint('b'), TimeSpan.Zero))
+        {
+            var busy = CachedMerge.Run(settings, Fingerprint('b'), temp.Combine("two"), () => WriteModel(temp.Combine("two")), warnings.Add);
+            Assert.Equal(ResultOrigin.Merged, busy.Origin);
+        }
+
+        Assert.Equal(ResultOrigin.Merged, unusable.Origin);
+        Assert.Equal([ErrorCodes.CacheUnavailable, ErrorCodes.CacheUnavailable], warnings.Select(w => w.Code));
+        Assert.Contains("another build held the cache entry", warnings[1].Message, StringComparison.Ordinal);
+        Assert.Equal(HashFolder(temp.Combine("one")), HashFolder(temp.Combine("two")));
+        Assert.Null(new LocalCache(settings.Directory).Find(Fingerprint('b')));
+    }
+
+    [Fact]
     public void Read_write_without_a_feed_is_a_settings_error()
     {
         using var temp = new TempFolder();

@@ -51,6 +51,7 @@ public static class ErrorCodes
     public const string CachePackageRejected = "MB4102";
     public const string CacheFeedUnavailable = "MB4103";
     public const string CacheSettings = "MB4104";
+    public const string CacheUnavailable = "MB4105";
 
     // Command line.
     public const string InvalidOption = "MB5001";
