@@ -29,6 +29,9 @@ public sealed record CacheSettings
     /// <summary>The feed (source name, URL or folder), or null for the local store only.</summary>
     public string? Feed { get; init; }
 
+    /// <summary>The feed's push key when not taken from the NuGet configuration (CI secrets on Linux/macOS).</summary>
+    public string? ApiKey { get; init; }
+
     public long MaxBytes { get; init; } = DefaultMaxBytes;
 
     public long PartBytes { get; init; } = FeedPackages.DefaultPartBytes;

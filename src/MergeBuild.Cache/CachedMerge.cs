@@ -45,7 +45,7 @@ public static class CachedMerge
         var local = new LocalCache(settings.Directory);
         var feed = settings.Feed is null
             ? null
-            : new FeedCache(FeedSource.Resolve(settings.Feed, Directory.GetCurrentDirectory()), settings.PartBytes);
+            : new FeedCache(FeedSource.Resolve(settings.Feed, Directory.GetCurrentDirectory()), settings.PartBytes, settings.ApiKey);
         if (settings.Mode == CacheMode.ReadWrite && feed is null)
         {
             throw new MergeBuildException(ErrorCodes.CacheSettings, "publishing to the cache needs a feed.",

@@ -21,8 +21,12 @@ public sealed class FeedCache
     private readonly SourceRepository repository;
     private readonly long partBytes;
 
-    public FeedCache(FeedSource feed, long partBytes = FeedPackages.DefaultPartBytes)
+    private readonly string? apiKey;
+
+    /// <param name="apiKey">The push key; null takes the one stored for the source in the NuGet configuration.</param>
+    public FeedCache(FeedSource feed, long partBytes = FeedPackages.DefaultPartBytes, string? apiKey = null)
     {
+        this.apiKey = apiKey;
         ArgumentNullException.ThrowIfNull(feed);
         ArgumentOutOfRangeException.ThrowIfLessThan(partBytes, 1);
         Feed = feed;
@@ -206,9 +210,9 @@ public sealed class FeedCache
             var updater = await repository.GetResourceAsync<PackageUpdateResource>(cancellationToken).ConfigureAwait(false) ??
                           throw new MergeBuildException(ErrorCodes.CacheSettings, $"the feed {Feed.Display} does not accept pushes.",
                               hint: "Publish to a folder feed or a NuGet server with a push endpoint.");
-            var apiKey = Feed.ApiKey();
+            var key = apiKey ?? Feed.ApiKey();
             await updater.Push([nupkg], symbolSource: null, timeoutInSecond: 600, disableBuffering: false,
-                getApiKey: _ => apiKey, getSymbolApiKey: _ => null, noServiceEndpoint: false, skipDuplicate: true,
+                getApiKey: _ => key, getSymbolApiKey: _ => null, noServiceEndpoint: false, skipDuplicate: true,
                 symbolPackageUpdateResource: null, log: NullLogger.Instance).ConfigureAwait(false);
         }
         finally

@@ -67,7 +67,10 @@ public sealed class FeedSource
         return new FeedSource(new PackageSource(Path.GetFullPath(Path.Combine(workingDirectory, nameOrLocation))), settings);
     }
 
-    /// <summary>The push API key stored for this source (<c>dotnet nuget setapikey</c>), or null (folders need none).</summary>
+    /// <summary>
+    /// The push API key stored for this source (<c>dotnet nuget setapikey</c>), or null (folders need none). NuGet can
+    /// decrypt stored keys only on Windows; elsewhere CI passes the key in <c>MERGEBUILD_CACHE_API_KEY</c> instead.
+    /// </summary>
     public string? ApiKey()
     {
         if (IsFolder)
@@ -75,6 +78,13 @@ public sealed class FeedSource
             return null;
         }
 
-        return SettingsUtility.GetDecryptedValueForAddItem(settings, ConfigurationConstants.ApiKeys, Source.Source);
+        try
+        {
+            return SettingsUtility.GetDecryptedValueForAddItem(settings, ConfigurationConstants.ApiKeys, Source.Source);
+        }
+        catch (Exception e) when (e is NotSupportedException or System.Security.Cryptography.CryptographicException or FormatException)
+        {
+            return null;
+        }
     }
 }

@@ -8,7 +8,8 @@ namespace MergeBuild.Cli.Commands;
 
 /// <summary>
 /// The merge command's cache flags and how they combine with the environment (<c>MERGEBUILD_CACHE</c>,
-/// <c>MERGEBUILD_CACHE_MODE</c>, <c>MERGEBUILD_CACHE_FEED</c>, <c>MERGEBUILD_CACHE_MAX_SIZE</c>) and the recipe's
+/// <c>MERGEBUILD_CACHE_MODE</c>, <c>MERGEBUILD_CACHE_FEED</c>, <c>MERGEBUILD_CACHE_MAX_SIZE</c>,
+/// <c>MERGEBUILD_CACHE_API_KEY</c>) and the recipe's
 /// <c>cache:</c> section: a flag wins over the environment, which wins over the recipe.
 /// </summary>
 internal sealed class CacheOptions
@@ -16,6 +17,7 @@ internal sealed class CacheOptions
     public const string ModeVariable = "MERGEBUILD_CACHE_MODE";
     public const string FeedVariable = "MERGEBUILD_CACHE_FEED";
     public const string MaxSizeVariable = "MERGEBUILD_CACHE_MAX_SIZE";
+    public const string ApiKeyVariable = "MERGEBUILD_CACHE_API_KEY";
 
     public Option<string?> Directory { get; } = new("--cache-dir")
     {
@@ -76,6 +78,7 @@ internal sealed class CacheOptions
             Mode = mode,
             Directory = parse.GetValue(Directory) is { } folder ? Path.GetFullPath(folder) : CacheLocation.Default(environment),
             Feed = feed,
+            ApiKey = environment(ApiKeyVariable) is { Length: > 0 } key ? key : null,
             MaxBytes = maxSize is { Length: > 0 } ? ShardSize.Parse(maxSize) : CacheSettings.DefaultMaxBytes,
             PartBytes = partSize is { Length: > 0 } ? ShardSize.Parse(partSize) : FeedPackages.DefaultPartBytes,
         };
