@@ -35,14 +35,17 @@ public class CacheCommandTests
 
         var first = CliRunner.RunWithCache("merge", ciRecipe, temp.Combine("ci", "out"), "--cache-dir", temp.Combine("ci-cache"),
             "--feed", feed, "--publish", "--feed-part-size", "300k");
+        // A merge with --device gpu opens the device first: without a CUDA GPU (this machine) that fails the command, and
+        // with one it prints "device: …". A restore never opens it, so success without that line means no merge ran.
         var second = CliRunner.RunWithCache("merge", devRecipe, temp.Combine("dev", "out"), "--cache-dir", temp.Combine("dev-cache"),
-            "--feed", feed);
+            "--feed", feed, "--device", "gpu");
 
         Assert.True(first.ExitCode == 0, first.Error);
         Assert.Contains("linear, 3 models, 39 tensors", first.Output, StringComparison.Ordinal);
         Assert.Matches(@"published to the cache feed .* \(\d+ packages\)", first.Output);
         Assert.True(second.ExitCode == 0, second.Error);
         Assert.Contains($"restored from cache (feed: {feed})", second.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("device:", second.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("merging:", second.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("linear, 3 models", second.Output, StringComparison.Ordinal);
         Assert.Equal(HashFolder(temp.Combine("ci", "out")), HashFolder(temp.Combine("dev", "out")));

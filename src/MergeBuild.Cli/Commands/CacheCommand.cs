@@ -31,7 +31,7 @@ internal static class CacheCommand
                     $"{entry.Manifest.Fingerprint}  {entry.Manifest.Files.Count,3} files  {Formatting.Bytes(entry.Manifest.TotalBytes),10}  last used {entry.LastUsedUtc:yyyy-MM-dd HH:mm:ss}Z"));
             }
 
-            cli.Output.WriteLine($"{entries.Count} merges, {Formatting.Bytes(cache.BlobBytes())} in {cache.Root}");
+            cli.Output.WriteLine($"{Merges(entries.Count)}, {Formatting.Bytes(cache.BlobBytes())} in {cache.Root}");
             return 0;
         })));
 
@@ -40,7 +40,7 @@ internal static class CacheCommand
         {
             var cache = Open(cli, parse.GetValue(directory));
             var report = cache.Verify(warning => cli.Error.WriteLine(warning.ToString()));
-            cli.Output.WriteLine($"{report.GoodEntries} merges verified, {report.RemovedEntries} removed, " +
+            cli.Output.WriteLine($"{Merges(report.GoodEntries)} verified, {report.RemovedEntries} removed, " +
                                  $"{report.DamagedBlobs} damaged files deleted ({cache.Root})");
             return report.RemovedEntries == 0 && report.DamagedBlobs == 0 ? 0 : MergeBuildCli.UserError;
         })));
@@ -61,13 +61,15 @@ internal static class CacheCommand
                 cli.Output.WriteLine($"evicted {fingerprint}");
             }
 
-            cli.Output.WriteLine($"{report.Evicted.Count} merges evicted, {Formatting.Bytes(report.FreedBytes)} freed, " +
+            cli.Output.WriteLine($"{Merges(report.Evicted.Count)} evicted, {Formatting.Bytes(report.FreedBytes)} freed, " +
                                  $"{Formatting.Bytes(report.RemainingBytes)} left ({cache.Root})");
             return 0;
         })));
 
         return new Command("cache", "Manage the local merge cache.") { directory, list, verify, prune };
     }
+
+    private static string Merges(int count) => count == 1 ? "1 merge" : $"{count} merges";
 
     private static LocalCache Open(MergeBuildCli cli, string? directory) =>
         new(directory is not null ? Path.GetFullPath(directory) : CacheLocation.Default(cli.Environment));

@@ -124,18 +124,18 @@ internal static class MergeCommand
                 }
             }
 
-            using var engine = DeviceOption.Open(parse.GetValue(device)!, recipes, cli.Output, isQuiet);
-            if (engine is not null)
-            {
-                options = options with { MethodProvider = new GpuMethodProvider(engine) };
-            }
+            // A misspelt device is an error before any work; the device itself is opened only to merge, not to restore.
+            var deviceChoice = parse.GetValue(device)!;
+            Gpu.DeviceSelection.Parse(deviceChoice);
 
             var display = isQuiet ? null : new ProgressDisplay(cli.Output, cli.Interactive);
             var outputPath = parse.GetValue(output)!;
             var cacheSettings = cache.Settings(parse, recipes, cli.Environment);
             void Merge()
             {
-                RecipeMerge.Execute(recipes, outputPath, options, planOptions,
+                using var engine = DeviceOption.Open(deviceChoice, recipes, cli.Output, isQuiet);
+                var mergeOptions = engine is null ? options : options with { MethodProvider = new GpuMethodProvider(engine) };
+                RecipeMerge.Execute(recipes, outputPath, mergeOptions, planOptions,
                     parse.GetValue(intermediateDir), display, (document, done) =>
                     {
                         display?.Finish();
