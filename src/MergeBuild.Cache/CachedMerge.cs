@@ -75,14 +75,14 @@ public static class CachedMerge
 
         using (entryLock)
         {
-            if (local.TryRestore(fingerprint, outputFolder, warn))
+            if (TryRestore(local, fingerprint, outputFolder, warn))
             {
                 return new CachedMergeOutcome(ResultOrigin.LocalCache, local.Root,
                     Publish(local, feed, fingerprint, settings, warn, cancellationToken));
             }
 
             if (feed is not null && feed.TryRestoreAsync(fingerprint, local, warn, cancellationToken).GetAwaiter().GetResult() &&
-                local.TryRestore(fingerprint, outputFolder, warn))
+                TryRestore(local, fingerprint, outputFolder, warn))
             {
                 return new CachedMergeOutcome(ResultOrigin.Feed, feed.Feed.Display, 0);
             }
@@ -110,6 +110,21 @@ public static class CachedMerge
             }
 
             return new CachedMergeOutcome(ResultOrigin.Merged, null, published);
+        }
+    }
+
+    /// <summary>A restore that fails on I/O (a full disk, a vanished blob) falls back to merging, with a warning.</summary>
+    private static bool TryRestore(LocalCache local, string fingerprint, string outputFolder, Action<CacheWarning> warn)
+    {
+        try
+        {
+            return local.TryRestore(fingerprint, outputFolder, warn);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            warn(new CacheWarning(ErrorCodes.CacheUnavailable, local.Root,
+                $"the cached merge {fingerprint} could not be restored ({e.Message}); merging instead."));
+            return false;
         }
     }
 

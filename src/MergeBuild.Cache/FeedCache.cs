@@ -85,7 +85,7 @@ public sealed class FeedCache
             warn(new CacheWarning(ErrorCodes.CachePackageRejected, origin,
                 $"a package of this merge could not be read ({e.Message}); the merge is rebuilt."));
         }
-        catch (FatalProtocolException e)
+        catch (Exception e) when (e is FatalProtocolException or HttpRequestException)
         {
             warn(new CacheWarning(ErrorCodes.CacheFeedUnavailable, Feed.Display,
                 $"the cache feed could not be read ({e.Message}); the merge is built here."));

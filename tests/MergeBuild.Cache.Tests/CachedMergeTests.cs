@@ -154,6 +154,21 @@ public class CachedMergeTests
     }
 
     [Fact]
+    public void An_unreachable_http_feed_is_a_warning_and_the_merge_still_runs()
+    {
+        using var temp = new TempFolder();
+        var warnings = new List<CacheWarning>();
+        // Port 9 (discard) on the loopback: nothing listens, the connection is refused at once.
+        var outcome = CachedMerge.Run(new CacheSettings { Directory = temp.Combine("cache"), Feed = "http://127.0.0.1:9/v3/index.json" },
+            Fingerprint('9'), temp.Combine("out"), () => WriteModel(temp.Combine("out")), warnings.Add);
+
+        Assert.Equal(ResultOrigin.Merged, outcome.Origin);
+        Assert.Equal(ErrorCodes.CacheFeedUnavailable, Assert.Single(warnings).Code);
+        Assert.Contains("http://127.0.0.1:9/v3/index.json", warnings[0].ToString(), StringComparison.Ordinal);
+        Assert.NotNull(new LocalCache(temp.Combine("cache")).Find(Fingerprint('9')));
+    }
+
+    [Fact]
     public void Read_write_without_a_feed_is_a_settings_error()
     {
         using var temp = new TempFolder();
