@@ -41,6 +41,11 @@ internal static class MergeCommand
             Description = "Worker threads (the output is identical for any count).",
             DefaultValueFactory = _ => Environment.ProcessorCount,
         };
+        var memoryBudget = new Option<string?>("--memory-budget")
+        {
+            Description = "Most memory that tensors needing a whole-tensor statistic may hold at once, e.g. 512M or 2G " +
+                          "(default 1G); peak memory then grows with the largest tensor, not with the model.",
+        };
         var noCard = new Option<bool>("--no-write-model-card")
         {
             Description = "Do not write README.md and mergekit_config.yml.",
@@ -73,7 +78,7 @@ internal static class MergeCommand
         var command = new Command("merge", "Merge the models a recipe names into OUT.")
         {
             recipe, output, shardSize, copyTokenizer, noCopyTokenizer, allowCrimes, seed, threads, noCard, quiet,
-            intermediateDir, truncate, loraCache, noGates, gatesReport, baselineCache, device,
+            intermediateDir, truncate, loraCache, noGates, gatesReport, baselineCache, device, memoryBudget,
         };
         command.SetAction((parse, cancellationToken) => Task.FromResult(cli.Guard(() =>
         {
@@ -97,6 +102,10 @@ internal static class MergeCommand
                 RandomSeed = parse.GetValue(seed) ?? MergeOptions.DefaultRandomSeed,
                 WriteModelCard = !parse.GetValue(noCard),
             };
+            if (parse.GetValue(memoryBudget) is { } budget)
+            {
+                options = options with { MemoryBudgetBytes = MemorySize.Parse(budget, "--memory-budget") };
+            }
 
             var recipePath = parse.GetValue(recipe)!;
             var recipes = RecipeParser.ParseFile(recipePath);
