@@ -116,7 +116,10 @@ public sealed class TokenizerJson
 
         if (removed.Count > 0 && model["merges"] is JsonArray merges)
         {
-            foreach (var merge in merges.ToList().Where(m => MergeParts(m).Any(removed.Contains)))
+            // A merge must go when a part or its product is gone: the tokenizers library refuses a merge whose
+            // product is not in the vocabulary (mergekit only checks the parts).
+            foreach (var merge in merges.ToList().Where(m =>
+                         MergeParts(m).Any(removed.Contains) || removed.Contains(string.Concat(MergeParts(m)))))
             {
                 merges.Remove(merge);
             }

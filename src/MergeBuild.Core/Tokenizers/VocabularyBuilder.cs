@@ -93,6 +93,15 @@ internal static class VocabularyBuilder
         }
 
         WarnAboutDroppedTokens(policy, vocabularies.Values, present, warnings);
+        foreach (var token in tokens.Where(t => vocabularies.Values.All(v => v.RowOf(t) < 0)))
+        {
+            var explicitSource = policy.Tokens.TryGetValue(token, out var setting) && setting.Source is not null;
+            if (!explicitSource)
+            {
+                warnings.Add($"tokenizer: no model has an embedding row for '{token}'; its rows are zero.");
+            }
+        }
+
         var rows = policy.PadToMultipleOf is { } multiple && tokens.Count % multiple != 0
             ? (tokens.Count / multiple + 1) * multiple
             : tokens.Count;
