@@ -116,9 +116,11 @@ internal static class MergeCommand
                 LoraCacheDirectory = parse.GetValue(loraCache),
             };
             var isQuiet = parse.GetValue(quiet);
-            if (!isQuiet && recipes.Documents.Count == 1)
+            if (recipes.Documents.Count == 1)
             {
-                // Single documents are planned up front so warnings appear before any work starts.
+                // Single documents are planned up front so warnings appear before any work starts. Warnings are printed
+                // even with --quiet (which only silences progress): the MSBuild task runs quietly and turns these
+                // lines into build warnings.
                 foreach (var warning in MergePlanner.Plan(recipes, planOptions).Warnings)
                 {
                     cli.Error.WriteLine($"{recipePath}: warning: {warning}");
