@@ -26,6 +26,7 @@ public class FixtureMergeTests
     [InlineData("specialists-linear", "linear")]
     [InlineData("specialists-task-arithmetic", "task_arithmetic-w1.0")]
     [InlineData("specialists-ties", "ties-d0.5")]
+    [InlineData("specialists-union-sku", "ties-d0.5+sku")]
     public void Exact_methods_reproduce_the_reference_bit_for_bit(string example, string row)
     {
         using var temp = new TempFolder();

@@ -84,6 +84,32 @@ public class MergeCommandTests
     }
 
     [Fact]
+    public void A_memory_budget_smaller_than_one_tensor_still_merges_the_same_bytes()
+    {
+        using var temp = new TempFolder();
+        var recipe = RecipeFiles.Write(temp, """
+            merge_method: ties
+            base_model: {models}/base
+            models:
+              - model: {models}/shipping
+                parameters: {weight: 1.0, density: 0.5}
+              - model: {models}/refunds
+                parameters: {weight: 1.0, density: 0.5}
+            dtype: float32
+            """);
+        var roomy = CliRunner.Run("merge", recipe, temp.Combine("roomy"), "--quiet");
+        var tight = CliRunner.Run("merge", recipe, temp.Combine("tight"), "--quiet", "--memory-budget", "4k");
+        var invalid = CliRunner.Run("merge", recipe, temp.Combine("invalid"), "--memory-budget", "1.5G");
+
+        Assert.Equal(0, roomy.ExitCode);
+        Assert.Equal(0, tight.ExitCode);
+        Assert.Equal(File.ReadAllBytes(temp.Combine("roomy", "model.safetensors")),
+            File.ReadAllBytes(temp.Combine("tight", "model.safetensors")));
+        Assert.Equal(1, invalid.ExitCode);
+        Assert.Contains("error MB5001: Invalid --memory-budget '1.5G'", invalid.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Validate_reports_ok_without_writing_anything()
     {
         using var temp = new TempFolder();

@@ -43,6 +43,11 @@ internal static class MergeCommand
             Description = "Worker threads (the output is identical for any count).",
             DefaultValueFactory = _ => Environment.ProcessorCount,
         };
+        var memoryBudget = new Option<string?>("--memory-budget")
+        {
+            Description = "Most memory that tensors needing a whole-tensor statistic may hold at once, e.g. 512M or 2G " +
+                          "(default 1G); peak memory then grows with the largest tensor, not with the model.",
+        };
         var noCard = new Option<bool>("--no-write-model-card")
         {
             Description = "Do not write README.md and mergekit_config.yml.",
@@ -75,7 +80,7 @@ internal static class MergeCommand
         var command = new Command("merge", "Merge the models a recipe names into OUT.")
         {
             recipe, output, shardSize, copyTokenizer, noCopyTokenizer, allowCrimes, seed, threads, noCard, quiet,
-            intermediateDir, truncate, loraCache, noGates, gatesReport, baselineCache, device,
+            intermediateDir, truncate, loraCache, noGates, gatesReport, baselineCache, device, memoryBudget,
         };
         var cache = new CacheOptions();
         foreach (var option in cache.All)
@@ -105,6 +110,10 @@ internal static class MergeCommand
                 RandomSeed = parse.GetValue(seed) ?? MergeOptions.DefaultRandomSeed,
                 WriteModelCard = !parse.GetValue(noCard),
             };
+            if (parse.GetValue(memoryBudget) is { } budget)
+            {
+                options = options with { MemoryBudgetBytes = MemorySize.Parse(budget, "--memory-budget") };
+            }
 
             var recipePath = parse.GetValue(recipe)!;
             var recipes = RecipeParser.ParseFile(recipePath);
@@ -115,9 +124,11 @@ internal static class MergeCommand
                 LoraCacheDirectory = parse.GetValue(loraCache),
             };
             var isQuiet = parse.GetValue(quiet);
-            if (!isQuiet && recipes.Documents.Count == 1)
+            if (recipes.Documents.Count == 1)
             {
-                // Single documents are planned up front so warnings appear before any work starts.
+                // Single documents are planned up front so warnings appear before any work starts. Warnings are printed
+                // even with --quiet (which only silences progress): the MSBuild task runs quietly and turns these
+                // lines into build warnings.
                 foreach (var warning in MergePlanner.Plan(recipes, planOptions).Warnings)
                 {
                     cli.Error.WriteLine($"{recipePath}: warning: {warning}");

@@ -40,6 +40,8 @@ public static class ErrorCodes
     public const string UnsupportedDType = "MB3010";
     public const string TensorMissingInModel = "MB3011";
     public const string VocabularyMismatch = "MB3012";
+    public const string TokenizerUnsupported = "MB3013";
+    public const string TokenNotFound = "MB3014";
 
     // Execution and output.
     public const string OutputNotWritable = "MB4001";

@@ -119,6 +119,13 @@ public static class MergeExecutor
     {
         foreach (var job in plan.Jobs)
         {
+            if (job.Vocabulary is not null)
+            {
+                // Re-indexed embeddings are built whole by one worker before the method sees them.
+                yield return new WorkItem(job, engine.Begin(job), false, true, 0, job.ElementCount);
+                continue;
+            }
+
             if (method is PassthroughMethod && PassthroughMethod.IsByteCopy(job))
             {
                 foreach (var (start, count) in Windows(job.ElementCount, options.WindowElements))

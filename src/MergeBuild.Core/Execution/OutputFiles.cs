@@ -3,6 +3,7 @@ using System.Text.Json;
 using MergeBuild.Models;
 using MergeBuild.Planning;
 using MergeBuild.Tensors;
+using MergeBuild.Tokenizers;
 
 namespace MergeBuild.Execution;
 
@@ -34,6 +35,11 @@ internal static class OutputFiles
             }
         }
 
+        if (plan.Vocabulary is { } vocabulary)
+        {
+            json["vocab_size"] = vocabulary.Rows;
+        }
+
         if (plan.OutputLayerCount is { } layers)
         {
             json["num_hidden_layers"] = layers;
@@ -44,22 +50,26 @@ internal static class OutputFiles
         return path;
     }
 
-    /// <summary>Copies generation_config.json and, when asked, the tokenizer files from the donor.</summary>
+    /// <summary>
+    /// Copies generation_config.json and, when asked, writes the tokenizer files: the donor's as they are, or the
+    /// merged vocabulary's and the recipe's chat template when the recipe sets them.
+    /// </summary>
     public static List<string> CopySideFiles(MergePlan plan, AtomicOutputFolder output, bool copyTokenizer)
     {
-        var names = copyTokenizer
-            ? ModelFolder.TokenizerFiles.Append(ModelFolder.GenerationConfigFile)
-            : [ModelFolder.GenerationConfigFile];
         var copied = new List<string>();
-        foreach (var name in names)
+        var generation = Path.Combine(plan.Donor.Path, ModelFolder.GenerationConfigFile);
+        if (File.Exists(generation))
         {
-            var source = Path.Combine(plan.Donor.Path, name);
-            if (File.Exists(source))
-            {
-                var destination = output.PathOf(name);
-                File.Copy(source, destination, overwrite: true);
-                copied.Add(destination);
-            }
+            var destination = output.PathOf(ModelFolder.GenerationConfigFile);
+            File.Copy(generation, destination, overwrite: true);
+            copied.Add(destination);
+        }
+
+        // A merged vocabulary always needs its tokenizer: the donor's would give the new rows no tokens.
+        if (copyTokenizer || plan.Vocabulary is not null)
+        {
+            copied.AddRange(TokenizerFileWriter.Write(plan.Donor.Path, plan.Vocabulary, plan.ChatTemplate,
+                output.StagingPath));
         }
 
         return copied;

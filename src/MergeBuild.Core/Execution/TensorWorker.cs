@@ -24,6 +24,7 @@ internal sealed record MergeRun(
 internal sealed class TensorWorker(MergeRun run)
 {
     private MergeBuffers? buffers;
+    private ReindexedInputs? reindexed;
     private byte[] outputBytes = [];
 
     public void Run(WorkItem item)
@@ -58,9 +59,12 @@ internal sealed class TensorWorker(MergeRun run)
     /// <summary>A tensor whose method needs statistics passes (or ordered chunks): every pass in order, then the output.</summary>
     private void RunSequential(TensorJob job, ITensorMerge state)
     {
-        var taken = run.Budget.Acquire(state.StateBytes, run.CancellationToken);
+        var isReindexed = job.Vocabulary is not null;
+        var taken = run.Budget.Acquire(state.StateBytes + (isReindexed ? ReindexedInputs.BytesFor(job) : 0),
+            run.CancellationToken);
         try
         {
+            reindexed = isReindexed ? ReindexedInputs.Read(job, run.Readers) : null;
             var window = run.Options.WindowElements;
             for (var pass = 0; pass < state.StatisticsPasses; pass++)
             {
@@ -89,6 +93,7 @@ internal sealed class TensorWorker(MergeRun run)
         }
         finally
         {
+            reindexed = null;
             run.Budget.Release(taken);
         }
     }
@@ -145,6 +150,13 @@ internal sealed class TensorWorker(MergeRun run)
     /// <summary>Decodes one input chunk to float32 and rounds it to the compute dtype (mergekit casts on load).</summary>
     private void Load(JobInput input, DType computeDType, MergeChunk chunk, float[] destination)
     {
+        if (reindexed is not null)
+        {
+            // Re-indexed embeddings are already in the compute dtype, laid out in the output vocabulary's rows.
+            reindexed.Load(input.Model, chunk.Start, destination.AsSpan(0, chunk.Count));
+            return;
+        }
+
         var tensor = input.Tensor;
         var size = DTypes.SizeOf(tensor.DType);
         var bytes = run.Readers[input.Model].GetBytes(tensor.Name, chunk.Start * size, chunk.Count * size);
@@ -162,7 +174,7 @@ internal sealed class TensorWorker(MergeRun run)
 
     private void Advise(TensorJob job, long start, int count, PageAdvice advice)
     {
-        if (start >= job.ElementCount)
+        if (start >= job.ElementCount || job.Vocabulary is not null)
         {
             return;
         }

@@ -3,6 +3,7 @@ using MergeBuild.Diagnostics;
 using MergeBuild.Methods;
 using MergeBuild.Recipes;
 using MergeBuild.Tensors;
+using MergeBuild.Tokenizers;
 
 namespace MergeBuild.Planning;
 
@@ -137,7 +138,10 @@ internal sealed class JobBuilder(PlanningContext context, PlanOptions options)
                 "List the base model as a source of every slice, with the same layer_range as the others.");
         }
 
-        var shape = CheckShapes(inputs, baseInput, outputName, options.TruncateEmbeddings ? context.Spec.Name : null);
+        var reindexed = context.Vocabulary is not null && TensorName.Parse(outputName).IsEmbedding;
+        var shape = reindexed
+            ? EmbeddingReindexing.Shape(context.Vocabulary!, inputs, baseInput, outputName)
+            : CheckShapes(inputs, baseInput, outputName, options.TruncateEmbeddings ? context.Spec.Name : null);
         var (compute, output) = ChooseDTypes(inputs, baseInput, outputName);
 
         return new TensorJob
@@ -152,6 +156,7 @@ internal sealed class JobBuilder(PlanningContext context, PlanOptions options)
             Base = baseInput,
             Parameters = ResolveGlobal(slice, outputName, t),
             T = t,
+            Vocabulary = reindexed ? context.Vocabulary : null,
         };
     }
 

@@ -1,5 +1,6 @@
 using MergeBuild.Recipes;
 using MergeBuild.Tensors;
+using MergeBuild.Tokenizers;
 
 namespace MergeBuild.Planning;
 
@@ -28,6 +29,15 @@ public sealed class MergePlan
 
     /// <summary>The dtype recorded in the output config's torch_dtype (out_dtype, else dtype), or null to keep the donor's.</summary>
     public DType? ConfigDType { get; init; }
+
+    /// <summary>
+    /// The output vocabulary when the recipe sets a tokenizer policy (embedding-like tensors are then re-indexed into
+    /// it); null when the donor's tokenizer is copied.
+    /// </summary>
+    public OutputVocabulary? Vocabulary { get; init; }
+
+    /// <summary>The chat template to write into tokenizer_config.json, or null to keep the tokenizer's own.</summary>
+    public string? ChatTemplate { get; init; }
 
     /// <summary>Things the user should know that do not stop the merge.</summary>
     public required IReadOnlyList<string> Warnings { get; init; }

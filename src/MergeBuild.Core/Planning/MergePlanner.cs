@@ -3,6 +3,7 @@ using MergeBuild.Lora;
 using MergeBuild.Methods;
 using MergeBuild.Models;
 using MergeBuild.Recipes;
+using MergeBuild.Tokenizers;
 
 namespace MergeBuild.Planning;
 
@@ -41,8 +42,6 @@ public static class MergePlanner
                 recipe.MergeMethodLocation, $"Methods available now: {string.Join(", ", MergeMethods.Names)}.");
         }
 
-        RejectUnsupportedFeatures(recipe);
-
         var models = new ModelSet(recipes.FilePath, intermediates, options);
         foreach (var reference in recipe.AllModelReferences())
         {
@@ -56,7 +55,21 @@ public static class MergePlanner
             ? NormalizeSlices(recipe, models, baseModel)
             : [NormalizeModels(recipe, models, baseModel)];
 
-        var context = new PlanningContext(recipe, method, slices);
+        var donor = baseModel ?? models.All[0];
+        var warnings = new List<string>();
+        var vocabulary = TokenizerPolicy.Of(recipe, models.Resolve, baseModel) is { } policy
+            ? VocabularyBuilder.Build(policy, models.All, donor, warnings)
+            : null;
+        if (vocabulary is null && !options.TruncateEmbeddings)
+        {
+            VocabularyCheck.RequireSameVocabulary(models.All);
+        }
+
+        var chatTemplate = recipe.ChatTemplate is { } template
+            ? ChatTemplates.Resolve(template, models.All.Select(m => m.Path), recipe.ChatTemplateLocation ?? recipe.Location)
+            : null;
+        var context = new PlanningContext(recipe, method, slices) { Vocabulary = vocabulary };
+        context.Warnings.AddRange(warnings);
         var jobs = new JobBuilder(context, options).BuildAll();
 
         return new MergePlan
@@ -64,30 +77,14 @@ public static class MergePlanner
             RecipeSet = recipes,
             Recipe = recipe,
             Models = models.All,
-            Donor = baseModel ?? models.All[0],
+            Donor = donor,
             Jobs = jobs,
             OutputLayerCount = recipe.UsesSlices ? slices.Sum(s => s.Length) : null,
             ConfigDType = recipe.OutDType ?? recipe.DType,
+            Vocabulary = vocabulary,
+            ChatTemplate = chatTemplate,
             Warnings = context.Warnings,
         };
-    }
-
-    private static void RejectUnsupportedFeatures(Recipe recipe)
-    {
-        if (recipe.Tokenizer is not null || recipe.TokenizerSource is not null)
-        {
-            throw new MergeBuildException(ErrorCodes.UnsupportedMethod,
-                "tokenizer merging (tokenizer / tokenizer_source) is not supported by this version of MergeBuild yet.",
-                recipe.Tokenizer?.Location ?? recipe.Location,
-                "Remove the setting to merge models that share one vocabulary.");
-        }
-
-        if (recipe.ChatTemplate is not null)
-        {
-            throw new MergeBuildException(ErrorCodes.UnsupportedMethod,
-                "chat_template is applied when a tokenizer is built, which this version of MergeBuild does not do yet.",
-                recipe.Location, "Remove chat_template; the donor model's tokenizer files are copied as they are.");
-        }
     }
 
     private static void CheckArchitectures(IReadOnlyList<PlannedModel> models, PlanOptions options)

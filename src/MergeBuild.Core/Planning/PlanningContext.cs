@@ -1,5 +1,6 @@
 using MergeBuild.Methods;
 using MergeBuild.Recipes;
+using MergeBuild.Tokenizers;
 
 namespace MergeBuild.Planning;
 
@@ -15,6 +16,9 @@ internal sealed class PlanningContext(Recipe recipe, IMergeMethod method, IReadO
     public IReadOnlyList<NormalizedSlice> Slices { get; } = slices;
 
     public List<string> Warnings { get; } = [];
+
+    /// <summary>The output vocabulary when the recipe sets a tokenizer policy, else null.</summary>
+    public OutputVocabulary? Vocabulary { get; init; }
 
     /// <summary>True when the method separates a base model from the models it combines.</summary>
     public bool UsesBase => Spec.BaseModel != BaseModelUse.NotUsed;

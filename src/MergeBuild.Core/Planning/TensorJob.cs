@@ -1,4 +1,5 @@
 using MergeBuild.Tensors;
+using MergeBuild.Tokenizers;
 
 namespace MergeBuild.Planning;
 
@@ -34,6 +35,12 @@ public sealed class TensorJob
 
     /// <summary>Layer position t used to evaluate gradients (0 for pre/post-layer tensors).</summary>
     public required double T { get; init; }
+
+    /// <summary>
+    /// Set on embedding-like tensors (rows are token ids) when the recipe sets a tokenizer policy: every input is
+    /// re-indexed into this vocabulary before the method runs, so <see cref="Shape"/> differs from the inputs' shapes.
+    /// </summary>
+    public OutputVocabulary? Vocabulary { get; init; }
 
     public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);
 

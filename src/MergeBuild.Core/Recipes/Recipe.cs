@@ -70,6 +70,8 @@ public sealed class Recipe
     /// <summary><c>chat_template</c>: <c>auto</c>, a built-in template name or literal Jinja; null when absent.</summary>
     public string? ChatTemplate { get; internal init; }
 
+    public SourceLocation? ChatTemplateLocation { get; internal init; }
+
     /// <summary>
     /// MergeBuild's own top-level sections (<c>gates</c>, <c>cache</c>) as raw YAML, keyed by section name. They are
     /// accepted but not interpreted yet; the features that own them read them from here.

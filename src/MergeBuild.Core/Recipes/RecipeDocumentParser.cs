@@ -90,6 +90,7 @@ internal sealed class RecipeDocumentParser
             TokenizerSourceLocation = Optional(entries, "tokenizer_source") is { } tsNode ? _nodes.At(tsNode) : null,
             Tokenizer = Optional(entries, "tokenizer") is { } block ? tokenizer.ParseBlock(block) : null,
             ChatTemplate = Optional(entries, "chat_template") is { } template ? _nodes.Text(template, "chat_template") : null,
+            ChatTemplateLocation = Optional(entries, "chat_template") is { } templateNode ? _nodes.At(templateNode) : null,
             Extensions = ExtensionKeys.Where(entries.ContainsKey).ToDictionary(k => k, k => entries[k].Value, StringComparer.Ordinal),
         };
     }

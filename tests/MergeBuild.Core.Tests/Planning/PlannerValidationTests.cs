@@ -106,7 +106,8 @@ public class PlannerValidationTests
                 parameters: {weight: 1}
             """);
         Assert.Equal(ErrorCodes.VocabularyMismatch, error.Code);
-        Assert.Contains("[84, 128]", error.Message, StringComparison.Ordinal);
+        Assert.Contains("84 tokens", error.Message, StringComparison.Ordinal);
+        Assert.Contains("tokenizer_source: union", error.Hint!, StringComparison.Ordinal);
     }
 
     [Fact]
