@@ -32,11 +32,6 @@ public class ModelMergeBuildTests
         result.Output.Split('\n').Count(l => l.Contains(recipe + ".yml →", StringComparison.Ordinal) &&
                                              l.Contains(" tensors, ", StringComparison.Ordinal));
 
-    /// <summary>Milliseconds the MergeBuild targets took, from MSBuild's performance summary.</summary>
-    private static int MergeBuildMilliseconds(DotnetCommand.Result result) =>
-        Regex.Matches(result.Output, @"^\s+(\d+) ms\s+MergeBuild\w+\s+\d+ calls", RegexOptions.Multiline)
-            .Sum(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
-
     [Fact]
     public void First_build_merges_and_later_builds_skip_until_an_input_changes()
     {
@@ -50,13 +45,13 @@ public class ModelMergeBuildTests
         var reference = RawSafetensors.ReadFolder(Fixtures.ExpectedMerge("ties-d0.5"));
         Assert.All(reference, kv => Assert.Equal(kv.Value.Data, merged[kv.Key].Data));
 
-        // Nothing changed: the merge target is skipped and MergeBuild adds well under half a second.
+        // Nothing changed: the merge target is skipped (how long the check takes is measured by hand, not asserted:
+        // a wall-clock bound in a test only measures how loaded the CI machine is).
         var second = project.Build();
         Assert.True(second.ExitCode == 0, second.ToString());
         Assert.Contains("Skipping target \"MergeBuildMerge\"", second.Output, StringComparison.Ordinal);
         Assert.Equal(0, MergeLines(second, "ties") + MergeLines(second, "linear"));
         Assert.Contains("ties.yml → obj/Debug/net10.0/models/ties: up to date", second.Output, StringComparison.Ordinal);
-        Assert.InRange(MergeBuildMilliseconds(second), 0, 499);
 
         // Touching the recipe without changing it: still up to date.
         File.SetLastWriteTimeUtc(project.PathOf("ties.yml"), DateTime.UtcNow);
