@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 using System.Text.Json.Nodes;
 using MergeBuild.Diagnostics;
 
@@ -67,10 +68,18 @@ public sealed class ModelConfig
     /// <summary>Parses config bytes; <paramref name="path"/> is used in error messages.</summary>
     public static ModelConfig Parse(ReadOnlySpan<byte> utf8, string path)
     {
+        // JsonNode decodes strings lazily, so invalid UTF-8 would surface later as an InvalidOperationException;
+        // and a duplicate key as an ArgumentException on first access. Both are rejected here (found by fuzzing).
+        if (!Utf8.IsValid(utf8))
+        {
+            throw new MergeBuildException(ErrorCodes.MalformedConfig, $"{FileName} is not valid UTF-8.",
+                new SourceLocation(path), "Fix or re-download the file.");
+        }
+
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(utf8, documentOptions: new JsonDocumentOptions { MaxDepth = 64 });
+            node = JsonNode.Parse(utf8, documentOptions: new JsonDocumentOptions { MaxDepth = 64, AllowDuplicateProperties = false });
         }
         catch (JsonException e)
         {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 using MergeBuild.Diagnostics;
 
 namespace MergeBuild.Eval.Tokenization;
@@ -40,6 +41,7 @@ public static class TokenizerLoader
             TokenModel.Create(TokenizerJson.Property(root, "model"), json),
             PostProcessor.Create(TokenizerJson.Property(root, "post_processor"), json),
             TokenDecoder.Create(TokenizerJson.Property(root, "decoder"), json));
+        tokenizer.SourcePath = path;
         tokenizer.BosId = SpecialTokenIds.Resolve(folder, "bos", tokenizer);
         tokenizer.EosId = SpecialTokenIds.Resolve(folder, "eos", tokenizer);
         return tokenizer;
@@ -47,9 +49,15 @@ public static class TokenizerLoader
 
     private static JsonDocument Parse(byte[] bytes, TokenizerJson json)
     {
+        // Strings are decoded lazily; invalid UTF-8 would otherwise surface mid-load as an InvalidOperationException.
+        if (!Utf8.IsValid(bytes))
+        {
+            throw json.Malformed("not valid UTF-8.");
+        }
+
         try
         {
-            return JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 256 });
+            return JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 256, AllowDuplicateProperties = false });
         }
         catch (JsonException e)
         {
