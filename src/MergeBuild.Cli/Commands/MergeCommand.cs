@@ -70,10 +70,16 @@ internal static class MergeCommand
                           "(by default they are written beside OUT and deleted when done).",
         };
 
+        var fingerprint = new Option<string?>("--fingerprint")
+        {
+            Description = "Record this fingerprint in OUT's marker (the MSBuild tasks pass theirs).",
+            Hidden = true,
+        };
+
         var command = new Command("merge", "Merge the models a recipe names into OUT.")
         {
             recipe, output, shardSize, copyTokenizer, noCopyTokenizer, allowCrimes, seed, threads, noCard, quiet,
-            intermediateDir, truncate, loraCache, noGates, gatesReport, baselineCache, device,
+            intermediateDir, truncate, loraCache, noGates, gatesReport, baselineCache, device, fingerprint,
         };
         command.SetAction((parse, cancellationToken) => Task.FromResult(cli.Guard(() =>
         {
@@ -96,6 +102,7 @@ internal static class MergeCommand
                 Threads = threadCount,
                 RandomSeed = parse.GetValue(seed) ?? MergeOptions.DefaultRandomSeed,
                 WriteModelCard = !parse.GetValue(noCard),
+                Fingerprint = parse.GetValue(fingerprint),
             };
 
             var recipePath = parse.GetValue(recipe)!;

@@ -59,6 +59,7 @@ public sealed class CheckpointWriter : IDisposable
                 handles.Add(handle);
                 RandomAccess.SetLength(handle, shard.FileLength);
                 RandomAccess.Write(handle, shard.HeaderBytes, 0);
+                Execution.FaultInjection.Point("shard created");
             }
 
             return new CheckpointWriter(fullFolder, layout, [.. handles]);
@@ -103,6 +104,7 @@ public sealed class CheckpointWriter : IDisposable
         try
         {
             RandomAccess.Write(_handles[entry.Shard], data, position);
+            Execution.FaultInjection.Point("tensor bytes written");
         }
         catch (Exception ex) when (CheckpointErrors.IsIoFailure(ex))
         {

@@ -41,6 +41,7 @@ internal static class OutputFiles
 
         var path = output.PathOf(ModelConfig.FileName);
         File.WriteAllText(path, json.ToJsonString(IndentedJson) + "\n");
+        FaultInjection.Point("config written");
         return path;
     }
 
@@ -58,6 +59,7 @@ internal static class OutputFiles
             {
                 var destination = output.PathOf(name);
                 File.Copy(source, destination, overwrite: true);
+                FaultInjection.Point("side file copied");
                 copied.Add(destination);
             }
         }
