@@ -191,6 +191,10 @@ public sealed class CheckpointWriter : IDisposable
     }
 
     private MergeBuildException WriteError(ShardLayout shard, Exception ex) =>
-        new(ErrorCodes.OutputIo, $"Writing the output failed: {ex.Message}",
-            new SourceLocation(Path.Combine(_folder, shard.FileName)), "Check that the disk has space.", ex);
+        ex is UnauthorizedAccessException
+            ? new(ErrorCodes.OutputNotWritable, $"Writing the output was denied: {ex.Message}",
+                new SourceLocation(Path.Combine(_folder, shard.FileName)), "Check the output folder's permissions.", ex)
+            : new(ErrorCodes.OutputIo,
+                $"Writing the output failed: {(ex.HResult == Execution.FaultInjection.NoSpaceErrno ? "the disk is full" : ex.Message)}",
+                new SourceLocation(Path.Combine(_folder, shard.FileName)), "Check that the disk has space.", ex);
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using MergeBuild.Checkpoints;
 using MergeBuild.Diagnostics;
 using MergeBuild.Methods;
@@ -52,20 +53,29 @@ public static class MergeExecutor
                     new MemoryBudget(options.MemoryBudgetBytes), cancellationToken);
                 // NoBuffering hands items out in order, one at a time: threads stay close together in the files,
                 // which keeps read-ahead useful and resident memory small.
-                Parallel.ForEach(
-                    Partitioner.Create(WorkItems(plan, method, engine, options), EnumerablePartitionerOptions.NoBuffering),
-                    new ParallelOptions
-                    {
-                        MaxDegreeOfParallelism = Math.Max(1, options.Threads),
-                        CancellationToken = cancellationToken,
-                    },
-                    () => new TensorWorker(run),
-                    (item, _, worker) =>
-                    {
-                        worker.Run(item);
-                        return worker;
-                    },
-                    _ => { });
+                try
+                {
+                    Parallel.ForEach(
+                        Partitioner.Create(WorkItems(plan, method, engine, options), EnumerablePartitionerOptions.NoBuffering),
+                        new ParallelOptions
+                        {
+                            MaxDegreeOfParallelism = Math.Max(1, options.Threads),
+                            CancellationToken = cancellationToken,
+                        },
+                        () => new TensorWorker(run),
+                        (item, _, worker) =>
+                        {
+                            worker.Run(item);
+                            return worker;
+                        },
+                        _ => { });
+                }
+                catch (AggregateException e)
+                {
+                    // A worker's failure (a full disk, a denied write) arrives wrapped; rethrow the error it carries so
+                    // it is reported like any other (found by injecting ENOSPC at a tensor write: it exited with 70).
+                    ExceptionDispatchInfo.Throw(Unwrap(e));
+                }
                 writer.Complete();
             }
 
@@ -119,6 +129,14 @@ public static class MergeExecutor
                 reader.Dispose();
             }
         }
+    }
+
+    private static Exception Unwrap(AggregateException e)
+    {
+        var inner = e.Flatten().InnerExceptions;
+        return inner.OfType<MergeBuildException>().FirstOrDefault()
+               ?? inner.OfType<OperationCanceledException>().FirstOrDefault()
+               ?? (inner.Count == 1 ? inner[0] : e);
     }
 
     /// <summary>

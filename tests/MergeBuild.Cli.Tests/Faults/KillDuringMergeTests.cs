@@ -12,7 +12,7 @@ namespace MergeBuild.Cli.Tests.Faults;
 /// complete: never partial. A folder carries the marker only when complete, so no build treats a partial one as up
 /// to date, and the next run rebuilds byte-identical to an undisturbed run and to the reference merge.
 /// </summary>
-public sealed class KillDuringMergeTests(ITestOutputHelper log)
+public sealed class KillDuringMergeTests(ITestOutputHelper output)
 {
     private static string Example(string name) =>
         Path.Combine(Path.GetDirectoryName(Fixtures.Root)!, "examples", "recipes", name + ".yml");
@@ -119,7 +119,7 @@ public sealed class KillDuringMergeTests(ITestOutputHelper log)
             AssertRebuildsCleanly(temp, destination, outputs);
         }
 
-        log.WriteLine($"{points.Length} fault points, killed at {steps.Count}: " + string.Join(", ", states.Select(s => $"{s.Key} {s.Value}")));
+        output.WriteLine($"{points.Length} fault points, killed at {steps.Count}: " + string.Join(", ", states.Select(s => $"{s.Key} {s.Value}")));
 
         // Every kind of interrupted state was reached.
         Assert.True(states.GetValueOrDefault("previous") > 0 && states.GetValueOrDefault("absent") > 0 && states.GetValueOrDefault("new") > 0,
