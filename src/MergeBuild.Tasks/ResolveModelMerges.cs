@@ -83,7 +83,8 @@ public sealed class ResolveModelMerges : Microsoft.Build.Utilities.Task
             // Rewriting the stamp makes it newer than the marker, so the merge target's Inputs/Outputs check runs it.
             Directory.CreateDirectory(StampDirectory);
             File.WriteAllText(stamp, stampText);
-            File.SetLastWriteTimeUtc(stamp, DateTime.UtcNow);
+            var newerThanMarker = File.Exists(marker) ? File.GetLastWriteTimeUtc(marker).AddSeconds(1) : DateTime.MinValue;
+            File.SetLastWriteTimeUtc(stamp, newerThanMarker > DateTime.UtcNow ? newerThanMarker : DateTime.UtcNow);
         }
 
         var upToDate = !stampChanged && !foreign && File.Exists(marker) &&

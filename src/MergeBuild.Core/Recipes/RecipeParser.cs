@@ -96,6 +96,10 @@ public static class RecipeParser
         }
     }
 
+    private static bool IsSafeFolderName(string name) =>
+        name.Length is > 0 and <= 200 && name is not "." and not ".." &&
+        !name.Any(c => c is '/' or '\\' or ':' || char.IsControl(c)) && name.Trim() == name;
+
     private const string SyntaxHint = "Check indentation (spaces, not tabs), quotes and brackets around this position.";
 
     private static void CheckName(Recipe recipe, int index, int count, HashSet<string> names)
@@ -110,6 +114,15 @@ public static class RecipeParser
             }
 
             return;
+        }
+
+        // A name becomes a folder under the intermediate directory: it must not climb out of it or be absolute.
+        if (!IsSafeFolderName(recipe.Name))
+        {
+            throw new MergeBuildException(ErrorCodes.InvalidValue,
+                $"recipe name '{recipe.Name}' cannot be a folder name: it must not be empty, '.', '..', or contain '/', '\\' or control characters.",
+                recipe.NameLocation ?? recipe.Location,
+                "Use a plain name such as `stage1`; the intermediate output is written to a folder of that name.");
         }
 
         if (!names.Add(recipe.Name))
