@@ -62,8 +62,18 @@ public sealed class ModelConfig
                 "A Hugging Face model folder needs config.json next to its weights; copy it from the model's source.");
         }
 
+        // Real configs are a few kilobytes; the bound keeps a hostile "config" from being read into memory whole.
+        if (new FileInfo(path).Length > MaxBytes)
+        {
+            throw new MergeBuildException(ErrorCodes.MalformedConfig, $"{FileName} is larger than {MaxBytes:N0} bytes.",
+                new SourceLocation(path), "Check that this is the model's config.json.");
+        }
+
         return Parse(File.ReadAllBytes(path), path);
     }
+
+    /// <summary>Largest config.json read.</summary>
+    public const long MaxBytes = 16L * 1024 * 1024;
 
     /// <summary>Parses config bytes; <paramref name="path"/> is used in error messages.</summary>
     public static ModelConfig Parse(ReadOnlySpan<byte> utf8, string path)

@@ -12,6 +12,9 @@ public static class TokenizerLoader
 {
     public const string FileName = "tokenizer.json";
 
+    /// <summary>Largest tokenizer.json read.</summary>
+    public const long MaxBytes = 256L * 1024 * 1024;
+
     /// <summary>
     /// Reads the tokenizer of <paramref name="folder"/>. MB6002 when there is no tokenizer.json or it uses a
     /// component not implemented here (e.g. a Unigram or WordPiece model), MB6003 when the file is malformed.
@@ -31,6 +34,13 @@ public static class TokenizerLoader
         }
 
         var json = new TokenizerJson(path);
+
+        // The largest real tokenizer.json files (256k-token vocabularies) are a few tens of megabytes.
+        if (new FileInfo(path).Length > MaxBytes)
+        {
+            throw json.Malformed($"the file is larger than {MaxBytes:N0} bytes.");
+        }
+
         using var document = Parse(File.ReadAllBytes(path), json);
         var root = document.RootElement;
         var added = ReadAddedTokens(root, json);

@@ -84,6 +84,19 @@ public sealed class HostileRecipeTests
     }
 
     [Fact]
+    public void A_huge_unknown_method_name_is_refused_without_comparing_it_to_every_method()
+    {
+        // Found by fuzzing as a 2 s "hang" under load: the did-you-mean distance ran over all 60 000 characters.
+        var clock = Stopwatch.StartNew();
+        var error = Assert.Throws<MergeBuildException>(() =>
+            RecipeParser.Parse("merge_method: " + new string('x', 60_000) + "\nmodels:\n  - model: a\n", File));
+
+        Assert.Equal(ErrorCodes.UnknownMethod, error.Code);
+        Assert.DoesNotContain("did you mean", error.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
     public void Ordinary_anchors_and_aliases_still_parse()
     {
         var recipes = RecipeParser.Parse("""
