@@ -31,6 +31,9 @@ public sealed class MergeModel : ToolTask
 
     public bool CopyTokenizer { get; set; } = true;
 
+    /// <summary>The fingerprint ResolveModelMerges computed; recorded in the output's marker.</summary>
+    public string? Fingerprint { get; set; }
+
     /// <summary>Evaluate the recipe's gates after merging (the build fails when one fails).</summary>
     public bool Gates { get; set; } = true;
 
@@ -67,6 +70,12 @@ public sealed class MergeModel : ToolTask
         Append(args, Relative(Recipe));
         Append(args, Relative(OutputFolder.TrimEnd('/', '\\')));
         args.Append(" --quiet");
+        if (!string.IsNullOrEmpty(Fingerprint))
+        {
+            args.Append(" --fingerprint");
+            Append(args, Fingerprint);
+        }
+
         if (!string.IsNullOrEmpty(Seed))
         {
             args.Append(CultureInfo.InvariantCulture, $" --random-seed {Seed}");

@@ -70,15 +70,25 @@ public sealed class ResolveModelMerges : Microsoft.Build.Utilities.Task
 
         var stamp = Path.Combine(StampDirectory, name + ".stamp");
         var stampText = fingerprint.Value + "\n" + fingerprint.Text;
+        var marker = Path.Combine(outputFolder, Execution.AtomicOutputFolder.MarkerFileName);
+
+        // The output holds this merge only if its marker records this fingerprint. File times alone cannot tell: a
+        // slower build of an older recipe (or another project) may commit after this one wrote its stamp. A marker
+        // without a fingerprint (older versions) falls back to the times.
+        var recorded = Execution.OutputMarker.ReadFingerprint(outputFolder);
+        var foreign = File.Exists(marker) && recorded is not null && recorded != fingerprint.Value;
         var stampChanged = !File.Exists(stamp) || File.ReadAllText(stamp) != stampText;
-        if (stampChanged)
+        if (stampChanged || foreign)
         {
+            // Rewriting the stamp makes it newer than the marker, so the merge target's Inputs/Outputs check runs it.
             Directory.CreateDirectory(StampDirectory);
             File.WriteAllText(stamp, stampText);
+            var newerThanMarker = File.Exists(marker) ? File.GetLastWriteTimeUtc(marker).AddSeconds(1) : DateTime.MinValue;
+            File.SetLastWriteTimeUtc(stamp, newerThanMarker > DateTime.UtcNow ? newerThanMarker : DateTime.UtcNow);
         }
 
-        var marker = Path.Combine(outputFolder, Execution.AtomicOutputFolder.MarkerFileName);
-        var upToDate = !stampChanged && File.Exists(marker) && File.GetLastWriteTimeUtc(marker) >= File.GetLastWriteTimeUtc(stamp);
+        var upToDate = !stampChanged && !foreign && File.Exists(marker) &&
+                       File.GetLastWriteTimeUtc(marker) >= File.GetLastWriteTimeUtc(stamp);
         if (upToDate)
         {
             Log.LogMessage(MessageImportance.High, $"{item.ItemSpec} → {Relative(outputFolder)}: up to date");

@@ -63,6 +63,9 @@ internal sealed class ConsumerProject : IDisposable
     public DotnetCommand.Result Build(params string[] extra) =>
         DotnetCommand.Run(Directory, ["build", "-nr:false", "-v:n", "-clp:PerformanceSummary", .. extra]);
 
+    public DotnetCommand.Result Build(IReadOnlyDictionary<string, string> environment, params string[] extra) =>
+        DotnetCommand.Run(Directory, environment, ["build", "-nr:false", "-v:n", "-clp:PerformanceSummary", .. extra]);
+
     public void Dispose() => folder.Dispose();
 
     public static string ModelsRoot => Path.Combine(Fixtures.Root, "models").Replace('\\', '/');

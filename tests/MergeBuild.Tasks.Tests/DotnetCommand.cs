@@ -13,7 +13,10 @@ internal static class DotnetCommand
     private static readonly string BaselineCacheFolder =
         Path.Combine(Path.GetTempPath(), "mergebuild-tests-baselines-" + Environment.ProcessId);
 
-    public static Result Run(string workingDirectory, params string[] args)
+    public static Result Run(string workingDirectory, params string[] args) => Run(workingDirectory, null, args);
+
+    /// <summary>Runs with extra environment variables (the fault-injection tests set MERGEBUILD_FAULT).</summary>
+    public static Result Run(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -38,6 +41,11 @@ internal static class DotnetCommand
         start.Environment.Remove("MSBuildExtensionsPath");
         start.Environment.Remove("MSBuildSDKsPath");
         start.Environment.Remove("MSBUILD_EXE_PATH");
+        start.Environment.Remove("MERGEBUILD_FAULT");
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
 
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();

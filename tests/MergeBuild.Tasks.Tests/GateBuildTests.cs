@@ -50,7 +50,14 @@ public class GateBuildTests
 
         Assert.Contains("**FAIL**", File.ReadAllText(Path.Combine(report, "gates.md")), StringComparison.Ordinal);
 
-        // A failed gate is never up to date: the next build fails again.
-        Assert.NotEqual(0, project.Build().ExitCode);
+        // A failed gate is never up to date: the next build merges and fails on the gate again (not on the output
+        // folder), and restoring the threshold replaces the failed output and passes.
+        var again = project.Build();
+        Assert.NotEqual(0, again.ExitCode);
+        Assert.Contains("error MB6101: gate shipping", again.Output, StringComparison.Ordinal);
+        project.WriteRecipe("assistant", Recipe(0.33));
+        var fixedBuild = project.Build();
+        Assert.True(fixedBuild.ExitCode == 0, fixedBuild.ToString());
+        Assert.Contains("gates passed (3 tasks)", fixedBuild.Output, StringComparison.Ordinal);
     }
 }

@@ -77,10 +77,16 @@ internal static class MergeCommand
                           "(by default they are written beside OUT and deleted when done).",
         };
 
+        var fingerprint = new Option<string?>("--fingerprint")
+        {
+            Description = "Record this fingerprint in OUT's marker (the MSBuild tasks pass theirs).",
+            Hidden = true,
+        };
+
         var command = new Command("merge", "Merge the models a recipe names into OUT.")
         {
             recipe, output, shardSize, copyTokenizer, noCopyTokenizer, allowCrimes, seed, threads, noCard, quiet,
-            intermediateDir, truncate, loraCache, noGates, gatesReport, baselineCache, device, memoryBudget,
+            intermediateDir, truncate, loraCache, noGates, gatesReport, baselineCache, device, memoryBudget, fingerprint,
         };
         var cache = new CacheOptions();
         foreach (var option in cache.All)
@@ -109,6 +115,7 @@ internal static class MergeCommand
                 Threads = threadCount,
                 RandomSeed = parse.GetValue(seed) ?? MergeOptions.DefaultRandomSeed,
                 WriteModelCard = !parse.GetValue(noCard),
+                Fingerprint = parse.GetValue(fingerprint),
             };
             if (parse.GetValue(memoryBudget) is { } budget)
             {
@@ -166,10 +173,32 @@ internal static class MergeCommand
             else
             {
                 var fingerprint = Fingerprint(recipes, options, planOptions, cacheSettings);
-                var outcome = CachedMerge.Run(cacheSettings, fingerprint, outputPath, Merge,
+                void MergeThenCheckInputs()
+                {
+                    Merge();
+
+                    // The merge checks its inputs did not change while it read them, but an input changed between
+                    // fingerprinting and the merge's start would be stored under the old fingerprint: compare again
+                    // (the content-hash memo re-reads only files whose size or time moved).
+                    if (Fingerprint(recipes, options, planOptions, cacheSettings) != fingerprint)
+                    {
+                        Execution.OutputMarker.Invalidate(outputPath, "an input changed during the merge");
+                        throw new MergeBuildException(ErrorCodes.CheckpointIo,
+                            "An input model changed while this merge was being prepared; the output is not cached and " +
+                            "not marked as built.", new SourceLocation(recipePath), "Build again once the inputs stop changing.");
+                    }
+                }
+
+                var outcome = CachedMerge.Run(cacheSettings, fingerprint, outputPath, MergeThenCheckInputs,
                     warning => cli.Error.WriteLine(warning.ToString()), cancellationToken);
                 if (outcome.RestoredMessage is { } restored)
                 {
+                    if (options.Fingerprint is { } buildFingerprint)
+                    {
+                        // The restored output is this build's merge: record the build's fingerprint as a merge would.
+                        Execution.OutputMarker.Write(outputPath, buildFingerprint);
+                    }
+
                     cli.Output.WriteLine($"{recipePath} → {outputPath}: {restored}");
                 }
 
@@ -186,8 +215,8 @@ internal static class MergeCommand
                 var reportFolder = parse.GetValue(gatesReport) ?? Path.TrimEndingDirectorySeparator(outputPath) + ".gates";
                 if (!GateRun.Run(cli, recipes, finalFolder, reportFolder, parse.GetValue(baselineCache), isQuiet))
                 {
-                    // The merged files stay for inspection, but without the marker no build treats them as done.
-                    File.Delete(Path.Combine(finalFolder, Execution.AtomicOutputFolder.MarkerFileName));
+                    // The merged files stay for inspection, but no build treats them as done.
+                    Execution.OutputMarker.Invalidate(finalFolder, "its gates failed");
                     return MergeBuildCli.UserError;
                 }
             }

@@ -59,6 +59,7 @@ public sealed class CheckpointWriter : IDisposable
                 handles.Add(handle);
                 RandomAccess.SetLength(handle, shard.FileLength);
                 RandomAccess.Write(handle, shard.HeaderBytes, 0);
+                Execution.FaultInjection.Point("shard created");
             }
 
             return new CheckpointWriter(fullFolder, layout, [.. handles]);
@@ -103,6 +104,7 @@ public sealed class CheckpointWriter : IDisposable
         try
         {
             RandomAccess.Write(_handles[entry.Shard], data, position);
+            Execution.FaultInjection.Point("tensor bytes written");
         }
         catch (Exception ex) when (CheckpointErrors.IsIoFailure(ex))
         {
@@ -189,6 +191,10 @@ public sealed class CheckpointWriter : IDisposable
     }
 
     private MergeBuildException WriteError(ShardLayout shard, Exception ex) =>
-        new(ErrorCodes.OutputIo, $"Writing the output failed: {ex.Message}",
-            new SourceLocation(Path.Combine(_folder, shard.FileName)), "Check that the disk has space.", ex);
+        ex is UnauthorizedAccessException
+            ? new(ErrorCodes.OutputNotWritable, $"Writing the output was denied: {ex.Message}",
+                new SourceLocation(Path.Combine(_folder, shard.FileName)), "Check the output folder's permissions.", ex)
+            : new(ErrorCodes.OutputIo,
+                $"Writing the output failed: {(ex.HResult == Execution.FaultInjection.NoSpaceErrno ? "the disk is full" : ex.Message)}",
+                new SourceLocation(Path.Combine(_folder, shard.FileName)), "Check that the disk has space.", ex);
 }

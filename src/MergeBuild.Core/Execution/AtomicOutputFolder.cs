@@ -54,6 +54,7 @@ public sealed class AtomicOutputFolder : IDisposable
         try
         {
             Directory.CreateDirectory(staging);
+            FaultInjection.Point("staging folder created");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -118,30 +119,62 @@ public sealed class AtomicOutputFolder : IDisposable
     /// <summary>Marks the staging folder complete and moves it to the destination, replacing a previous output.</summary>
     public void Commit(string markerContent)
     {
-        File.WriteAllText(PathOf(MarkerFileName), markerContent);
+        string? previous = null;
+
+        // Two merges into one destination (two builds of one project) may finish together; their renames must not
+        // interleave. The lock is a file beside the destination; the OS drops it if its holder is killed.
+        using var commitLock = CommitLock.Acquire(Destination);
         try
         {
+            File.WriteAllText(PathOf(MarkerFileName), markerContent);
+            FaultInjection.Point("marker written");
             if (Directory.Exists(Destination))
             {
-                // Two renames: the previous output stays whole until the new one is in place.
-                var previous = StagingPath[..^".tmp".Length] + ".old";
+                // Two renames: the previous output stays whole (under another name) until the new one is in place.
+                // A kill between them leaves no destination, so the next build rebuilds; RemoveAbandoned deletes the
+                // renamed previous output then.
+                previous = StagingPath[..^".tmp".Length] + ".old";
                 Directory.Move(Destination, previous);
+                FaultInjection.Point("previous output moved aside");
                 Directory.Move(StagingPath, Destination);
-                Directory.Delete(previous, recursive: true);
+                FaultInjection.Point("new output moved into place");
+                committed = true;
+                DeleteQuietly(previous);
             }
             else
             {
                 Directory.Move(StagingPath, Destination);
+                FaultInjection.Point("new output moved into place");
+                committed = true;
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (!committed && e is IOException or UnauthorizedAccessException)
         {
+            // The previous output was moved aside but the new one could not take its place: put it back, so the
+            // promise below holds.
+            if (previous is not null && Directory.Exists(previous) && !Directory.Exists(Destination))
+            {
+                Directory.Move(previous, Destination);
+            }
+
             throw new MergeBuildException(ErrorCodes.OutputIo,
                 $"cannot move the finished merge into '{Destination}': {e.Message}", new SourceLocation(Destination),
                 "Check permissions and free space; the previous output, if any, was left in place.", e);
         }
+    }
 
-        committed = true;
+    // The new output is in place; failing to delete the old one must not fail the merge (the next merge beside
+    // this destination removes it as abandoned).
+    private static void DeleteQuietly(string folder)
+    {
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+            FaultInjection.Point("previous output deleted");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
     }
 
     /// <summary>Deletes the staging folder unless the output was committed.</summary>

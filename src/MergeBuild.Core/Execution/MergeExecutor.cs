@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using MergeBuild.Checkpoints;
 using MergeBuild.Diagnostics;
 using MergeBuild.Methods;
@@ -39,6 +40,8 @@ public static class MergeExecutor
         var readers = new Dictionary<PlannedModel, CheckpointReader>();
         try
         {
+            // Hashed before any byte is read, checked again before the output lands (and quoted in the model card).
+            var inputs = InputSnapshot.Take(plan);
             foreach (var model in plan.Models)
             {
                 readers[model] = CheckpointReader.Open(model.Path);
@@ -50,20 +53,29 @@ public static class MergeExecutor
                     new MemoryBudget(options.MemoryBudgetBytes), cancellationToken);
                 // NoBuffering hands items out in order, one at a time: threads stay close together in the files,
                 // which keeps read-ahead useful and resident memory small.
-                Parallel.ForEach(
-                    Partitioner.Create(WorkItems(plan, method, engine, options), EnumerablePartitionerOptions.NoBuffering),
-                    new ParallelOptions
-                    {
-                        MaxDegreeOfParallelism = Math.Max(1, options.Threads),
-                        CancellationToken = cancellationToken,
-                    },
-                    () => new TensorWorker(run),
-                    (item, _, worker) =>
-                    {
-                        worker.Run(item);
-                        return worker;
-                    },
-                    _ => { });
+                try
+                {
+                    Parallel.ForEach(
+                        Partitioner.Create(WorkItems(plan, method, engine, options), EnumerablePartitionerOptions.NoBuffering),
+                        new ParallelOptions
+                        {
+                            MaxDegreeOfParallelism = Math.Max(1, options.Threads),
+                            CancellationToken = cancellationToken,
+                        },
+                        () => new TensorWorker(run),
+                        (item, _, worker) =>
+                        {
+                            worker.Run(item);
+                            return worker;
+                        },
+                        _ => { });
+                }
+                catch (AggregateException e)
+                {
+                    // A worker's failure (a full disk, a denied write) arrives wrapped; rethrow the error it carries so
+                    // it is reported like any other (found by injecting ENOSPC at a tensor write: it exited with 70).
+                    ExceptionDispatchInfo.Throw(Unwrap(e));
+                }
                 writer.Complete();
             }
 
@@ -78,9 +90,10 @@ public static class MergeExecutor
             if (options.WriteModelCard)
             {
                 var card = output.PathOf(ModelCard.FileName);
-                File.WriteAllText(card, ModelCard.Render(plan, options));
+                File.WriteAllText(card, ModelCard.Render(plan, options, inputs));
                 var recipeCopy = output.PathOf(ModelCard.RecipeFileName);
                 File.WriteAllText(recipeCopy, plan.RecipeSet.Text);
+                FaultInjection.Point("model card written");
                 files.Add(card);
                 files.Add(recipeCopy);
             }
@@ -90,15 +103,24 @@ public static class MergeExecutor
             {
                 SafetensorsHeader.Read(output.PathOf(shard.FileName));
             }
-            output.Commit($"{{\"engine\": \"MergeBuild {EngineInfo.Version}\"}}\n");
+
+            // An input that changed while it was read gives an output that matches neither version: never land it.
+            inputs.VerifyUnchanged();
+            output.Commit(OutputMarker.Render(options.Fingerprint));
             var finalFiles = files.Select(f => Path.Combine(output.Destination, Path.GetFileName(f))).ToList();
             return new MergeResult(output.Destination, finalFiles, plan.Models.Count, plan.Jobs.Count, layout.TotalSize,
                 stopwatch.Elapsed);
         }
         catch (IOException e)
         {
-            throw new MergeBuildException(ErrorCodes.OutputIo, $"writing the merged model failed: {e.Message}",
+            var what = e.HResult == FaultInjection.NoSpaceErrno ? "the disk is full" : e.Message;
+            throw new MergeBuildException(ErrorCodes.OutputIo, $"writing the merged model failed: {what}",
                 new SourceLocation(outputFolder), "Check free disk space and permissions; nothing was replaced.", e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new MergeBuildException(ErrorCodes.OutputNotWritable, $"writing the merged model was denied: {e.Message}",
+                new SourceLocation(outputFolder), "Check the output folder's permissions; nothing was replaced.", e);
         }
         finally
         {
@@ -107,6 +129,14 @@ public static class MergeExecutor
                 reader.Dispose();
             }
         }
+    }
+
+    private static Exception Unwrap(AggregateException e)
+    {
+        var inner = e.Flatten().InnerExceptions;
+        return inner.OfType<MergeBuildException>().FirstOrDefault()
+               ?? inner.OfType<OperationCanceledException>().FirstOrDefault()
+               ?? (inner.Count == 1 ? inner[0] : e);
     }
 
     /// <summary>

@@ -35,6 +35,12 @@ public sealed record MergeOptions
     /// </summary>
     public long MemoryBudgetBytes { get; init; } = 1L << 30;
 
+    /// <summary>
+    /// The build's fingerprint of this merge, recorded in the output's marker so a later build can tell whether the
+    /// folder holds this merge (see <see cref="OutputMarker"/>); null records none.
+    /// </summary>
+    public string? Fingerprint { get; init; }
+
     /// <summary>Supplies another implementation of the recipe's method (a GPU kernel); null runs the CPU method.</summary>
     public IMergeMethodProvider? MethodProvider { get; init; }
 }

@@ -17,7 +17,7 @@ internal static class ModelCard
     /// <summary>mergekit writes the recipe next to the weights under this name; tools look for it.</summary>
     public const string RecipeFileName = "mergekit_config.yml";
 
-    public static string Render(MergePlan plan, MergeOptions options)
+    public static string Render(MergePlan plan, MergeOptions options, InputSnapshot inputs)
     {
         var recipe = plan.Recipe;
         var spec = recipe.Method;
@@ -48,7 +48,7 @@ internal static class ModelCard
             foreach (var file in model.Folder.Weights.WeightFiles.Append(Path.Combine(model.Path, "config.json")))
             {
                 text.AppendLine(CultureInfo.InvariantCulture,
-                    $"| `{model.Reference.Text}`{role} | `{Path.GetFileName(file)}` | `{ContentHash.OfFile(file)}` |");
+                    $"| `{model.Reference.Text}`{role} | `{Path.GetFileName(file)}` | `{inputs.HashOf(file)}` |");
             }
         }
 

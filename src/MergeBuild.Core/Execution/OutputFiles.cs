@@ -47,6 +47,7 @@ internal static class OutputFiles
 
         var path = output.PathOf(ModelConfig.FileName);
         File.WriteAllText(path, json.ToJsonString(IndentedJson) + "\n");
+        FaultInjection.Point("config written");
         return path;
     }
 
@@ -62,6 +63,7 @@ internal static class OutputFiles
         {
             var destination = output.PathOf(ModelFolder.GenerationConfigFile);
             File.Copy(generation, destination, overwrite: true);
+            FaultInjection.Point("side file copied");
             copied.Add(destination);
         }
 
@@ -70,6 +72,7 @@ internal static class OutputFiles
         {
             copied.AddRange(TokenizerFileWriter.Write(plan.Donor.Path, plan.Vocabulary, plan.ChatTemplate,
                 output.StagingPath));
+            FaultInjection.Point("side file copied");
         }
 
         return copied;

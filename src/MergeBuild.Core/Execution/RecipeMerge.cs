@@ -35,7 +35,9 @@ public static class RecipeMerge
                 cancellationToken.ThrowIfCancellationRequested();
                 var plan = MergePlanner.PlanDocument(recipes, document, planOptions, intermediates);
                 var folder = Path.Combine(intermediateRoot!, document.Name!);
-                var result = MergeExecutor.Execute(plan, folder, options, progress, cancellationToken);
+                // The build's fingerprint belongs to the final output only.
+                var result = MergeExecutor.Execute(plan, folder, options is null ? null : options with { Fingerprint = null },
+                    progress, cancellationToken);
                 intermediates[document.Name!] = result.OutputFolder;
                 documentDone?.Invoke(document, result);
             }

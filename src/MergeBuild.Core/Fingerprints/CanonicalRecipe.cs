@@ -14,8 +14,8 @@ public static class CanonicalRecipe
     public static string Of(string yamlText)
     {
         ArgumentNullException.ThrowIfNull(yamlText);
-        var stream = new YamlStream();
-        stream.Load(new StringReader(yamlText));
+        // Same bounds as the recipe parser (depth, alias expansion): this walk expands aliases too.
+        var stream = Recipes.YamlLimits.Load(yamlText);
         var text = new StringBuilder();
         foreach (var document in stream.Documents)
         {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 using System.Text.Json.Nodes;
 using MergeBuild.Diagnostics;
 
@@ -61,16 +62,34 @@ public sealed class ModelConfig
                 "A Hugging Face model folder needs config.json next to its weights; copy it from the model's source.");
         }
 
+        // Real configs are a few kilobytes; the bound keeps a hostile "config" from being read into memory whole.
+        if (new FileInfo(path).Length > MaxBytes)
+        {
+            throw new MergeBuildException(ErrorCodes.MalformedConfig, $"{FileName} is larger than {MaxBytes:N0} bytes.",
+                new SourceLocation(path), "Check that this is the model's config.json.");
+        }
+
         return Parse(File.ReadAllBytes(path), path);
     }
+
+    /// <summary>Largest config.json read.</summary>
+    public const long MaxBytes = 16L * 1024 * 1024;
 
     /// <summary>Parses config bytes; <paramref name="path"/> is used in error messages.</summary>
     public static ModelConfig Parse(ReadOnlySpan<byte> utf8, string path)
     {
+        // JsonNode decodes strings lazily, so invalid UTF-8 would surface later as an InvalidOperationException;
+        // and a duplicate key as an ArgumentException on first access. Both are rejected here (found by fuzzing).
+        if (!Utf8.IsValid(utf8))
+        {
+            throw new MergeBuildException(ErrorCodes.MalformedConfig, $"{FileName} is not valid UTF-8.",
+                new SourceLocation(path), "Fix or re-download the file.");
+        }
+
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(utf8, documentOptions: new JsonDocumentOptions { MaxDepth = 64 });
+            node = JsonNode.Parse(utf8, documentOptions: new JsonDocumentOptions { MaxDepth = 64, AllowDuplicateProperties = false });
         }
         catch (JsonException e)
         {

@@ -23,7 +23,15 @@ public static class DidYouMean
         var bestDistance = int.MaxValue;
         foreach (var candidate in candidates)
         {
-            var distance = Distance(wanted, Normalise(candidate));
+            // The distance is at least the difference in length, so a candidate that far off cannot be suggested;
+            // skipping it keeps a hostile 64 KB "method name" from costing length × candidates (found by fuzzing).
+            var normalised = Normalise(candidate);
+            if (Math.Abs(normalised.Length - wanted.Length) > limit)
+            {
+                continue;
+            }
+
+            var distance = Distance(wanted, normalised);
             if (distance < bestDistance)
             {
                 best = candidate;

@@ -21,6 +21,13 @@ public static class RecipeParser
                 Directory.Exists(path) ? "That path is a folder; pass the recipe's .yml file." : "Check the path (relative paths start at the current folder).");
         }
 
+        if (new FileInfo(path).Length > YamlLimits.MaxRecipeBytes)
+        {
+            throw new MergeBuildException(ErrorCodes.InvalidValue,
+                $"recipe file '{path}' is larger than {YamlLimits.MaxRecipeBytes:N0} bytes.", new SourceLocation(path),
+                "A recipe is a few hundred lines of YAML; check that the right file is named.");
+        }
+
         string text;
         try
         {
@@ -68,18 +75,32 @@ public static class RecipeParser
 
     private static List<YamlDocument> Load(string yamlText, RecipeNodes nodes)
     {
+        var parser = new TrackingParser(new Parser(new StringReader(yamlText)));
         try
         {
             var stream = new YamlStream();
-            stream.Load(new TrackingParser(new Parser(new StringReader(yamlText))));
+            stream.Load(parser);
             return [.. stream.Documents];
         }
         catch (YamlException ex)
         {
             throw new MergeBuildException(ErrorCodes.RecipeSyntax, $"invalid YAML: {ex.Message}", nodes.At(ex.Start),
-                "Check indentation (spaces, not tabs), quotes and brackets around this position.", ex);
+                SyntaxHint, ex);
+        }
+        catch (ArgumentException ex)
+        {
+            // YamlDotNet's node loader rejects some event sequences its parser lets through (found by fuzzing)
+            // with a bare ArgumentException; it has no position of its own, so point at the last good event.
+            throw new MergeBuildException(ErrorCodes.RecipeSyntax, $"invalid YAML: {ex.Message}", nodes.At(parser.LastGood),
+                SyntaxHint, ex);
         }
     }
+
+    private static bool IsSafeFolderName(string name) =>
+        name.Length is > 0 and <= 200 && name is not "." and not ".." &&
+        !name.Any(c => c is '/' or '\\' or ':' || char.IsControl(c)) && name.Trim() == name;
+
+    private const string SyntaxHint = "Check indentation (spaces, not tabs), quotes and brackets around this position.";
 
     private static void CheckName(Recipe recipe, int index, int count, HashSet<string> names)
     {
@@ -93,6 +114,15 @@ public static class RecipeParser
             }
 
             return;
+        }
+
+        // A name becomes a folder under the intermediate directory: it must not climb out of it or be absolute.
+        if (!IsSafeFolderName(recipe.Name))
+        {
+            throw new MergeBuildException(ErrorCodes.InvalidValue,
+                $"recipe name '{recipe.Name}' cannot be a folder name: it must not be empty, '.', '..', or contain '/', '\\' or control characters.",
+                recipe.NameLocation ?? recipe.Location,
+                "Use a plain name such as `stage1`; the intermediate output is written to a folder of that name.");
         }
 
         if (!names.Add(recipe.Name))

@@ -1,3 +1,6 @@
+using System.Text.RegularExpressions;
+using MergeBuild.Diagnostics;
+
 namespace MergeBuild.Eval.Tokenization;
 
 /// <summary>
@@ -42,9 +45,29 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
     /// <summary>The <c>added_tokens</c> entries.</summary>
     public IReadOnlyList<AddedToken> AddedTokens { get; }
 
+    /// <summary>The tokenizer.json this was loaded from, for error messages.</summary>
+    public string? SourcePath { get; internal set; }
+
+    /// <summary>
+    /// Token ids of <paramref name="text"/>. Throws MB6003 when a regular expression from tokenizer.json runs past
+    /// its time limit (<see cref="TokenizerJson.RegexTimeout"/>): a pattern with catastrophic backtracking in an
+    /// untrusted file must fail the evaluation, not hang the build.
+    /// </summary>
     public IReadOnlyList<int> Encode(string text, bool addSpecial = true)
     {
         ArgumentNullException.ThrowIfNull(text);
+        try
+        {
+            return EncodeCore(text, addSpecial);
+        }
+        catch (RegexMatchTimeoutException ex)
+        {
+            throw RegexTooSlow(ex);
+        }
+    }
+
+    private List<int> EncodeCore(string text, bool addSpecial)
+    {
         var ids = new List<int>(text.Length + 2);
         if (addSpecial)
         {
@@ -81,9 +104,29 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
         return ids;
     }
 
+    /// <summary>The text of <paramref name="ids"/>; MB6003 on a regex time-out like <see cref="Encode"/>.</summary>
     public string Decode(IEnumerable<int> ids, bool skipSpecial = false)
     {
         ArgumentNullException.ThrowIfNull(ids);
+        try
+        {
+            return DecodeCore(ids, skipSpecial);
+        }
+        catch (RegexMatchTimeoutException ex)
+        {
+            throw RegexTooSlow(ex);
+        }
+    }
+
+    private MergeBuildException RegexTooSlow(RegexMatchTimeoutException ex) =>
+        new(ErrorCodes.MalformedTokenizer,
+            $"tokenizer.json: the regular expression '{ex.Pattern}' took longer than {ex.MatchTimeout.TotalSeconds:0.#} s " +
+            "on one input (catastrophic backtracking).",
+            new SourceLocation(SourcePath ?? TokenizerLoader.FileName),
+            "Use the tokenizer.json published with the model; its patterns run in linear time.", ex);
+
+    private string DecodeCore(IEnumerable<int> ids, bool skipSpecial)
+    {
         var tokens = new List<string>();
         foreach (var id in ids)
         {

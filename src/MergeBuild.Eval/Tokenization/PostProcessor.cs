@@ -53,7 +53,8 @@ internal sealed record PostProcessor(IReadOnlyList<int> Prefix, IReadOnlyList<in
         var seenSequence = false;
         foreach (var item in json.Array(element, "single"))
         {
-            if (item.TryGetProperty("Sequence", out _))
+            // Property, not TryGetProperty: an item that is not an object must be a malformed-file error (fuzzing).
+            if (TokenizerJson.Property(item, "Sequence").ValueKind != JsonValueKind.Undefined)
             {
                 seenSequence = true;
                 continue;
@@ -61,7 +62,7 @@ internal sealed record PostProcessor(IReadOnlyList<int> Prefix, IReadOnlyList<in
 
             var name = json.String(TokenizerJson.Property(item, "SpecialToken"), "id");
             var entry = TokenizerJson.Property(specials, name);
-            var ids = json.Array(entry, "ids").Select(id => id.TryGetInt32(out var n)
+            var ids = json.Array(entry, "ids").Select(id => id.ValueKind == JsonValueKind.Number && id.TryGetInt32(out var n)
                 ? n
                 : throw json.Malformed($"special token '{name}' has a non-integer id.")).ToArray();
             (seenSequence ? suffix : prefix).AddRange(ids);
@@ -74,7 +75,8 @@ internal sealed record PostProcessor(IReadOnlyList<int> Prefix, IReadOnlyList<in
     {
         // ["<s>", 0]
         var pair = TokenizerJson.Property(element, name);
-        return pair.ValueKind == JsonValueKind.Array && pair.GetArrayLength() == 2 && pair[1].TryGetInt32(out var id)
+        return pair.ValueKind == JsonValueKind.Array && pair.GetArrayLength() == 2 &&
+                     pair[1].ValueKind == JsonValueKind.Number && pair[1].TryGetInt32(out var id)
             ? id
             : throw json.Malformed($"post_processor.{name} must be [token, id].");
     }

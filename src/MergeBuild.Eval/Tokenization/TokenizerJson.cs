@@ -58,20 +58,23 @@ internal sealed class TokenizerJson(string path)
             ? value.EnumerateArray()
             : throw Malformed($"'{name}' must be an array.");
 
+    /// <summary>How long one match of a pattern from the file may run before the tokenizer gives up (MB6003).</summary>
+    public static readonly TimeSpan RegexTimeout = TimeSpan.FromSeconds(1);
+
     /// <summary>A <c>{"String": s}</c> or <c>{"Regex": r}</c> pattern as a .NET regular expression.</summary>
     public Regex Pattern(JsonElement element, string name)
     {
         var pattern = Property(element, name);
         if (OptionalString(pattern, "String") is { } literal)
         {
-            return new Regex(Regex.Escape(literal), RegexOptions.CultureInvariant);
+            return new Regex(Regex.Escape(literal), RegexOptions.CultureInvariant, RegexTimeout);
         }
 
         var expression = OptionalString(pattern, "Regex") ??
                          throw Malformed($"'{name}' must be {{\"String\": …}} or {{\"Regex\": …}}.");
         try
         {
-            return new Regex(expression, RegexOptions.CultureInvariant);
+            return new Regex(expression, RegexOptions.CultureInvariant, RegexTimeout);
         }
         catch (ArgumentException e)
         {

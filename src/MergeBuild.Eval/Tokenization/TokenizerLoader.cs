@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 using MergeBuild.Diagnostics;
 
 namespace MergeBuild.Eval.Tokenization;
@@ -10,6 +11,9 @@ namespace MergeBuild.Eval.Tokenization;
 public static class TokenizerLoader
 {
     public const string FileName = "tokenizer.json";
+
+    /// <summary>Largest tokenizer.json read.</summary>
+    public const long MaxBytes = 256L * 1024 * 1024;
 
     /// <summary>
     /// Reads the tokenizer of <paramref name="folder"/>. MB6002 when there is no tokenizer.json or it uses a
@@ -30,6 +34,13 @@ public static class TokenizerLoader
         }
 
         var json = new TokenizerJson(path);
+
+        // The largest real tokenizer.json files (256k-token vocabularies) are a few tens of megabytes.
+        if (new FileInfo(path).Length > MaxBytes)
+        {
+            throw json.Malformed($"the file is larger than {MaxBytes:N0} bytes.");
+        }
+
         using var document = Parse(File.ReadAllBytes(path), json);
         var root = document.RootElement;
         var added = ReadAddedTokens(root, json);
@@ -40,6 +51,7 @@ public static class TokenizerLoader
             TokenModel.Create(TokenizerJson.Property(root, "model"), json),
             PostProcessor.Create(TokenizerJson.Property(root, "post_processor"), json),
             TokenDecoder.Create(TokenizerJson.Property(root, "decoder"), json));
+        tokenizer.SourcePath = path;
         tokenizer.BosId = SpecialTokenIds.Resolve(folder, "bos", tokenizer);
         tokenizer.EosId = SpecialTokenIds.Resolve(folder, "eos", tokenizer);
         return tokenizer;
@@ -47,9 +59,15 @@ public static class TokenizerLoader
 
     private static JsonDocument Parse(byte[] bytes, TokenizerJson json)
     {
+        // Strings are decoded lazily; invalid UTF-8 would otherwise surface mid-load as an InvalidOperationException.
+        if (!Utf8.IsValid(bytes))
+        {
+            throw json.Malformed("not valid UTF-8.");
+        }
+
         try
         {
-            return JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 256 });
+            return JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 256, AllowDuplicateProperties = false });
         }
         catch (JsonException e)
         {

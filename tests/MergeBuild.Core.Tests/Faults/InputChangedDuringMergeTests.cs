@@ -1,0 +1,101 @@
+using MergeBuild.Diagnostics;
+using MergeBuild.Execution;
+using MergeBuild.Planning;
+using MergeBuild.Recipes;
+using MergeBuild.Tests;
+
+namespace MergeBuild.Core.Tests.Faults;
+
+/// <summary>
+/// An input rewritten while the merge reads it (here: one byte of its data section flipped when the first tensor
+/// is done) is detected by its content hash: MB1008 naming the file, and nothing lands — neither output nor
+/// marker, so no build records the merge as done for a fingerprint its bytes do not match.
+/// </summary>
+public sealed class InputChangedDuringMergeTests
+{
+    // Flips the last byte of a file (inside the last tensor's data) the first time progress is reported.
+    private sealed class ChangeOnFirstProgress(string file) : IProgress<MergeProgress>
+    {
+        private int _done;
+
+        public void Report(MergeProgress value)
+        {
+            if (Interlocked.Exchange(ref _done, 1) == 1)
+            {
+                return;
+            }
+
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+            stream.Seek(-1, SeekOrigin.End);
+            var last = stream.ReadByte();
+            stream.Seek(-1, SeekOrigin.End);
+            stream.WriteByte((byte)(last ^ 0x01));
+        }
+    }
+
+    private static string CopyModel(TempFolder temp, string name)
+    {
+        var to = temp.Combine("models", name);
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(Fixtures.Model(name)))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        }
+
+        return to;
+    }
+
+    [Fact]
+    public void A_weight_file_changed_mid_merge_fails_with_MB1008_and_nothing_lands()
+    {
+        using var temp = new TempFolder();
+        var shipping = CopyModel(temp, "shipping");
+        var refunds = CopyModel(temp, "refunds");
+        var recipePath = temp.Combine("recipe.yml");
+        File.WriteAllText(recipePath, $"""
+            merge_method: linear
+            models:
+              - model: {shipping}
+                parameters: {"{"}weight: 0.5{"}"}
+              - model: {refunds}
+                parameters: {"{"}weight: 0.5{"}"}
+            dtype: float32
+            """);
+        var plan = MergePlanner.Plan(RecipeParser.ParseFile(recipePath));
+        var changed = Path.Combine(refunds, "model.safetensors");
+        var output = temp.Combine("out");
+
+        var error = Assert.Throws<MergeBuildException>(() =>
+            MergeExecutor.Execute(plan, output, new MergeOptions { Threads = 1, Fingerprint = "f1" }, new ChangeOnFirstProgress(changed)));
+
+        Assert.Equal(ErrorCodes.CheckpointIo, error.Code);
+        Assert.Equal(changed, error.Location?.File);
+        Assert.Contains("changed while being read", error.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(output));
+        Assert.Empty(Directory.GetDirectories(temp.Path, ".out.*"));
+    }
+
+    [Fact]
+    public void Without_a_change_the_same_merge_lands_with_the_fingerprint_in_its_marker()
+    {
+        // The control: the same setup without the change succeeds, so the failure above is the change's doing.
+        using var temp = new TempFolder();
+        var shipping = CopyModel(temp, "shipping");
+        var refunds = CopyModel(temp, "refunds");
+        var recipePath = temp.Combine("recipe.yml");
+        File.WriteAllText(recipePath, $"""
+            merge_method: linear
+            models:
+              - model: {shipping}
+                parameters: {"{"}weight: 0.5{"}"}
+              - model: {refunds}
+                parameters: {"{"}weight: 0.5{"}"}
+            dtype: float32
+            """);
+        var plan = MergePlanner.Plan(RecipeParser.ParseFile(recipePath));
+
+        var result = MergeExecutor.Execute(plan, temp.Combine("out"), new MergeOptions { Threads = 1, Fingerprint = "f1" });
+
+        Assert.Equal("f1", OutputMarker.ReadFingerprint(result.OutputFolder));
+    }
+}
