@@ -78,6 +78,7 @@ public static class RecipeParser
         var parser = new TrackingParser(new Parser(new StringReader(yamlText)));
         try
         {
+            FlowNestingScan.Check(yamlText);
             var stream = new YamlStream();
             stream.Load(parser);
             return [.. stream.Documents];

@@ -15,6 +15,7 @@ internal static class YamlLimits
     /// <summary>Loads YAML with the same bounds the recipe parser applies.</summary>
     public static YamlStream Load(string yamlText)
     {
+        FlowNestingScan.Check(yamlText);
         var stream = new YamlStream();
         stream.Load(new TrackingParser(new Parser(new StringReader(yamlText))));
         return stream;
