@@ -41,7 +41,7 @@ public static class MergeExecutor
         try
         {
             // Hashed before any byte is read, checked again before the output lands (and quoted in the model card).
-            var inputs = InputSnapshot.Take(plan);
+            var inputs = InputSnapshot.Take(plan, options.Threads);
             foreach (var model in plan.Models)
             {
                 readers[model] = CheckpointReader.Open(model.Path);

@@ -98,4 +98,46 @@ public sealed class InputChangedDuringMergeTests
 
         Assert.Equal("f1", OutputMarker.ReadFingerprint(result.OutputFolder));
     }
+
+    // Moves a file's last-write time without changing a byte, the first time progress is reported.
+    private sealed class TouchOnFirstProgress(string file) : IProgress<MergeProgress>
+    {
+        private int _done;
+
+        public void Report(MergeProgress value)
+        {
+            if (Interlocked.Exchange(ref _done, 1) == 0)
+            {
+                File.SetLastWriteTimeUtc(file, File.GetLastWriteTimeUtc(file).AddMinutes(5));
+            }
+        }
+    }
+
+    [Fact]
+    public void A_file_touched_mid_merge_without_a_changed_byte_is_hashed_again_and_the_merge_lands()
+    {
+        using var temp = new TempFolder();
+        var shipping = CopyModel(temp, "shipping");
+        var refunds = CopyModel(temp, "refunds");
+        var recipePath = temp.Combine("recipe.yml");
+        File.WriteAllText(recipePath, $"""
+            merge_method: linear
+            models:
+              - model: {shipping}
+                parameters: {"{"}weight: 0.5{"}"}
+              - model: {refunds}
+                parameters: {"{"}weight: 0.5{"}"}
+            dtype: float32
+            """);
+        var plan = MergePlanner.Plan(RecipeParser.ParseFile(recipePath));
+        var touched = Path.Combine(refunds, "model.safetensors");
+        var before = File.GetLastWriteTimeUtc(touched);
+
+        var result = MergeExecutor.Execute(plan, temp.Combine("out"), new MergeOptions { Threads = 2, Fingerprint = "f1" },
+            new TouchOnFirstProgress(touched));
+
+        Assert.Equal("f1", OutputMarker.ReadFingerprint(result.OutputFolder));
+        // The touch really happened during the merge, so the snapshot saw a moved time and hashed the file again.
+        Assert.Equal(before.AddMinutes(5), File.GetLastWriteTimeUtc(touched));
+    }
 }
