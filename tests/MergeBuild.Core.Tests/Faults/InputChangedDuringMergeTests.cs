@@ -45,10 +45,9 @@ public sealed class InputChangedDuringMergeTests
         return to;
     }
 
-    [Fact]
-    public void A_weight_file_changed_mid_merge_fails_with_MB1008_and_nothing_lands()
+    /// <summary>A linear merge of copies of shipping and refunds (so a test may change them); the plan and refunds' weights.</summary>
+    private static (MergePlan Plan, string RefundsWeights) PlanLinearMergeOfCopies(TempFolder temp)
     {
-        using var temp = new TempFolder();
         var shipping = CopyModel(temp, "shipping");
         var refunds = CopyModel(temp, "refunds");
         var recipePath = temp.Combine("recipe.yml");
@@ -61,8 +60,15 @@ public sealed class InputChangedDuringMergeTests
                 parameters: {"{"}weight: 0.5{"}"}
             dtype: float32
             """);
-        var plan = MergePlanner.Plan(RecipeParser.ParseFile(recipePath));
-        var changed = Path.Combine(refunds, "model.safetensors");
+        return (MergePlanner.Plan(RecipeParser.ParseFile(recipePath)), Path.Combine(refunds, "model.safetensors"));
+    }
+
+    [Fact]
+    public void A_weight_file_changed_mid_merge_fails_with_MB1008_and_nothing_lands()
+    {
+        using var temp = new TempFolder();
+        var (plan, refundsWeights) = PlanLinearMergeOfCopies(temp);
+        var changed = refundsWeights;
         var output = temp.Combine("out");
 
         var error = Assert.Throws<MergeBuildException>(() =>
@@ -80,19 +86,7 @@ public sealed class InputChangedDuringMergeTests
     {
         // The control: the same setup without the change succeeds, so the failure above is the change's doing.
         using var temp = new TempFolder();
-        var shipping = CopyModel(temp, "shipping");
-        var refunds = CopyModel(temp, "refunds");
-        var recipePath = temp.Combine("recipe.yml");
-        File.WriteAllText(recipePath, $"""
-            merge_method: linear
-            models:
-              - model: {shipping}
-                parameters: {"{"}weight: 0.5{"}"}
-              - model: {refunds}
-                parameters: {"{"}weight: 0.5{"}"}
-            dtype: float32
-            """);
-        var plan = MergePlanner.Plan(RecipeParser.ParseFile(recipePath));
+        var (plan, _) = PlanLinearMergeOfCopies(temp);
 
         var result = MergeExecutor.Execute(plan, temp.Combine("out"), new MergeOptions { Threads = 1, Fingerprint = "f1" });
 
@@ -117,20 +111,8 @@ public sealed class InputChangedDuringMergeTests
     public void A_file_touched_mid_merge_without_a_changed_byte_is_hashed_again_and_the_merge_lands()
     {
         using var temp = new TempFolder();
-        var shipping = CopyModel(temp, "shipping");
-        var refunds = CopyModel(temp, "refunds");
-        var recipePath = temp.Combine("recipe.yml");
-        File.WriteAllText(recipePath, $"""
-            merge_method: linear
-            models:
-              - model: {shipping}
-                parameters: {"{"}weight: 0.5{"}"}
-              - model: {refunds}
-                parameters: {"{"}weight: 0.5{"}"}
-            dtype: float32
-            """);
-        var plan = MergePlanner.Plan(RecipeParser.ParseFile(recipePath));
-        var touched = Path.Combine(refunds, "model.safetensors");
+        var (plan, refundsWeights) = PlanLinearMergeOfCopies(temp);
+        var touched = refundsWeights;
         var before = File.GetLastWriteTimeUtc(touched);
 
         var result = MergeExecutor.Execute(plan, temp.Combine("out"), new MergeOptions { Threads = 2, Fingerprint = "f1" },
