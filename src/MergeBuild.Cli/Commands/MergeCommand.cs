@@ -172,7 +172,11 @@ internal static class MergeCommand
             }
             else
             {
-                var fingerprint = Fingerprint(recipes, options, planOptions, cacheSettings);
+                // One content-hash memo serves the fingerprint and the merge's input check: each input is read once.
+                var memoPath = Path.Combine(cacheSettings.Directory, "content-hashes.tsv");
+                var hashes = ContentHashCache.Load(memoPath);
+                options = options with { InputHasher = hashes };
+                var fingerprint = Fingerprint(recipes, options, planOptions, hashes, memoPath);
                 void MergeThenCheckInputs()
                 {
                     Merge();
@@ -180,7 +184,7 @@ internal static class MergeCommand
                     // The merge checks its inputs did not change while it read them, but an input changed between
                     // fingerprinting and the merge's start would be stored under the old fingerprint: compare again
                     // (the content-hash memo re-reads only files whose size or time moved).
-                    if (Fingerprint(recipes, options, planOptions, cacheSettings) != fingerprint)
+                    if (Fingerprint(recipes, options, planOptions, hashes, memoPath) != fingerprint)
                     {
                         Execution.OutputMarker.Invalidate(outputPath, "an input changed during the merge");
                         throw new MergeBuildException(ErrorCodes.CheckpointIo,
@@ -230,10 +234,9 @@ internal static class MergeCommand
     /// The merge's fingerprint, with input content hashes remembered in the cache folder so a rebuild that restores
     /// does not re-read gigabytes of unchanged weights.
     /// </summary>
-    private static string Fingerprint(RecipeSet recipes, MergeOptions options, PlanOptions planOptions, CacheSettings cache)
+    private static string Fingerprint(RecipeSet recipes, MergeOptions options, PlanOptions planOptions,
+        ContentHashCache hashes, string memo)
     {
-        var memo = Path.Combine(cache.Directory, "content-hashes.tsv");
-        var hashes = ContentHashCache.Load(memo);
         var fingerprint = MergeFingerprint.Compute(recipes, new FingerprintOptions
         {
             Seed = options.RandomSeed,

@@ -5,8 +5,8 @@ namespace MergeBuild.Benchmarks;
 
 /// <summary>
 /// The yardstick every merge is compared with: read every byte of the input checkpoints and write one checkpoint's
-/// worth of bytes, through the same memory-mapped reads and positional writes the engine uses, on the same threads.
-/// Nothing can merge faster than this moves the bytes.
+/// worth of bytes into a preallocated file, through the same memory-mapped reads and positional writes the engine
+/// uses, on the same threads, then flush it to disk. Nothing can merge faster than this moves the bytes.
 /// </summary>
 public static class PlainCopyBaseline
 {

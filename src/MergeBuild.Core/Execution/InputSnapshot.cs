@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
 using MergeBuild.Checkpoints;
+using MergeBuild.Diagnostics;
 using MergeBuild.Planning;
 
 namespace MergeBuild.Execution;
@@ -11,8 +13,9 @@ namespace MergeBuild.Execution;
 /// instead of a model whose recorded inputs are not the ones it was made from.
 /// </summary>
 /// <remarks>
-/// Cost: one read of the inputs before the merge (files hashed in parallel; the hashes are also the model card's),
-/// and after it only a stat per file. Each file's size and last-write time are taken before it is hashed; afterwards
+/// Cost: one read of the inputs before the merge (files hashed in parallel; the hashes are also the model card's), or
+/// none when <see cref="MergeOptions.InputHasher"/> is a memo that already knows them (the CLI's, filled when the
+/// build fingerprinted the merge), and after it only a stat per file. Each file's size and last-write time are taken before it is hashed; afterwards
 /// a file whose size and time are unchanged is taken as unchanged (the rule the fingerprint's hash memo and every
 /// build system use: a write moves the time, at nanosecond resolution on Linux filesystems), and one whose size or
 /// time moved is hashed again, so touching a file is not an error but changing a byte is. Measured on the 3 × 1 GB
@@ -20,18 +23,36 @@ namespace MergeBuild.Execution;
 /// </remarks>
 internal sealed class InputSnapshot
 {
-    private readonly IReadOnlyDictionary<string, FileState> _files;
+    private readonly IReadOnlyDictionary<string, FileHash> _files;
 
-    private InputSnapshot(IReadOnlyDictionary<string, FileState> files) => _files = files;
+    private InputSnapshot(IReadOnlyDictionary<string, FileHash> files) => _files = files;
 
-    private sealed record FileState(long Length, DateTime LastWriteUtc, string Hash);
-
-    public static InputSnapshot Take(MergePlan plan, int threads = 1)
+    public static InputSnapshot Take(MergePlan plan, int threads = 1, IFileHasher? hasher = null)
     {
-        var files = new ConcurrentDictionary<string, FileState>(StringComparer.Ordinal);
-        Parallel.ForEach(FilesOf(plan).Distinct(StringComparer.Ordinal),
-            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) },
-            file => files[file] = Read(file));
+        hasher ??= ReadingFileHasher.Instance;
+        var files = new ConcurrentDictionary<string, FileHash>(StringComparer.Ordinal);
+        try
+        {
+            Parallel.ForEach(FilesOf(plan).Distinct(StringComparer.Ordinal),
+                new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) },
+                file =>
+                {
+                    try
+                    {
+                        files[file] = hasher.Hash(file);
+                    }
+                    catch (Exception e) when (CheckpointErrors.IsIoFailure(e))
+                    {
+                        throw CheckpointErrors.Io(file, e);
+                    }
+                });
+        }
+        catch (AggregateException e) when (e.InnerExceptions[0] is MergeBuildException first)
+        {
+            // Reported like any other input error, not as a parallel loop's wrapper.
+            ExceptionDispatchInfo.Throw(first);
+        }
+
         return new InputSnapshot(files);
     }
 
@@ -42,7 +63,8 @@ internal sealed class InputSnapshot
             .Where(File.Exists);
 
     /// <summary>The hash of <paramref name="file"/> when the merge started.</summary>
-    public string HashOf(string file) => _files.TryGetValue(file, out var state) ? state.Hash : Hash(file);
+    public string HashOf(string file) =>
+        _files.TryGetValue(file, out var state) ? state.Hash : ContentHash.OfFile(file);
 
     /// <summary>Checks every file again (a stat; a hash where the stat moved); MB1008 naming the first that changed.</summary>
     public void VerifyUnchanged()
@@ -58,7 +80,7 @@ internal sealed class InputSnapshot
                     continue;
                 }
 
-                after = Hash(file);
+                after = ContentHash.OfFile(file);
             }
             catch (Exception e) when (CheckpointErrors.IsIoFailure(e))
             {
@@ -70,37 +92,6 @@ internal sealed class InputSnapshot
                 throw CheckpointErrors.Changed(file,
                     $"its xxhash128 was {before.Hash} when the merge started and is {after} now; the output was discarded.");
             }
-        }
-    }
-
-    private static FileState Read(string file)
-    {
-        // The stat comes first: a write that lands while the file is being hashed moves the time past it.
-        long length;
-        DateTime lastWrite;
-        try
-        {
-            var info = new FileInfo(file);
-            length = info.Length;
-            lastWrite = info.LastWriteTimeUtc;
-        }
-        catch (Exception e) when (CheckpointErrors.IsIoFailure(e))
-        {
-            throw CheckpointErrors.Io(file, e);
-        }
-
-        return new FileState(length, lastWrite, Hash(file));
-    }
-
-    private static string Hash(string file)
-    {
-        try
-        {
-            return ContentHash.OfFile(file);
-        }
-        catch (Exception e) when (CheckpointErrors.IsIoFailure(e))
-        {
-            throw CheckpointErrors.Io(file, e);
         }
     }
 }

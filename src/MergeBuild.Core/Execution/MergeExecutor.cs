@@ -41,7 +41,7 @@ public static class MergeExecutor
         try
         {
             // Hashed before any byte is read, checked again before the output lands (and quoted in the model card).
-            var inputs = InputSnapshot.Take(plan, options.Threads);
+            var inputs = InputSnapshot.Take(plan, options.Threads, options.InputHasher);
             foreach (var model in plan.Models)
             {
                 readers[model] = CheckpointReader.Open(model.Path);
@@ -56,7 +56,8 @@ public static class MergeExecutor
                 try
                 {
                     Parallel.ForEach(
-                        Partitioner.Create(WorkItems(plan, method, engine, options), EnumerablePartitionerOptions.NoBuffering),
+                        Partitioner.Create(Schedule(WorkItems(plan, method, engine, options)),
+                            EnumerablePartitionerOptions.NoBuffering),
                         new ParallelOptions
                         {
                             MaxDegreeOfParallelism = Math.Max(1, options.Threads),
@@ -137,6 +138,19 @@ public static class MergeExecutor
         return inner.OfType<MergeBuildException>().FirstOrDefault()
                ?? inner.OfType<OperationCanceledException>().FirstOrDefault()
                ?? (inner.Count == 1 ? inner[0] : e);
+    }
+
+    /// <summary>
+    /// Orders the work: whole tensors first, largest first, then the windows. A whole tensor runs on one thread, so
+    /// when the largest comes last (lm_head, in plan order) the other threads sit idle until it ends; started first,
+    /// it runs while the others work through the rest, and the small windows even the threads out at the end.
+    /// The order changes which thread computes what, never a byte of the output.
+    /// </summary>
+    private static IEnumerable<WorkItem> Schedule(IEnumerable<WorkItem> items)
+    {
+        var all = items.ToList();
+        return all.Where(i => i.IsSequential).OrderByDescending(i => i.Job.ElementCount)
+            .Concat(all.Where(i => !i.IsSequential));
     }
 
     /// <summary>

@@ -41,6 +41,12 @@ public sealed record MergeOptions
     /// </summary>
     public string? Fingerprint { get; init; }
 
+    /// <summary>
+    /// How input files are hashed for the check that they did not change during the merge (and for the model card);
+    /// null reads every file. The CLI passes the content-hash memo it fingerprinted the merge with.
+    /// </summary>
+    public IFileHasher? InputHasher { get; init; }
+
     /// <summary>Supplies another implementation of the recipe's method (a GPU kernel); null runs the CPU method.</summary>
     public IMergeMethodProvider? MethodProvider { get; init; }
 }

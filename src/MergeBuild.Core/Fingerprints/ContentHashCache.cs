@@ -7,9 +7,11 @@ namespace MergeBuild.Fingerprints;
 /// Content hashes of files remembered by (path, size, last write time), so an up-to-date build does not re-read
 /// gigabytes of weights: a file is hashed again only when its size or timestamp changes. Touching a file without
 /// changing it costs one re-hash, after which the (unchanged) hash is remembered with the new timestamp.
+/// Safe to use from several threads (the merge's input check hashes files in parallel).
 /// </summary>
-public sealed class ContentHashCache
+public sealed class ContentHashCache : IFileHasher
 {
+    private readonly Lock gate = new();
     private readonly Dictionary<string, (long Size, long Ticks, string Hash)> entries = new(StringComparer.Ordinal);
     private bool changed;
 
@@ -47,25 +49,44 @@ public sealed class ContentHashCache
     public int Misses { get; private set; }
 
     /// <summary>The XxHash128 of <paramref name="path"/>'s content.</summary>
-    public string Hash(string path)
+    public string Hash(string path) => ((IFileHasher)this).Hash(path).Hash;
+
+    FileHash IFileHasher.Hash(string path)
     {
         var full = Path.GetFullPath(path);
+        // The stat comes first: a write that lands while the file is being hashed moves the time past it.
         var info = new FileInfo(full);
-        var ticks = info.LastWriteTimeUtc.Ticks;
-        if (entries.TryGetValue(full, out var entry) && entry.Size == info.Length && entry.Ticks == ticks)
+        var (length, lastWrite) = (info.Length, info.LastWriteTimeUtc);
+        lock (gate)
         {
-            return entry.Hash;
+            if (entries.TryGetValue(full, out var entry) && entry.Size == length && entry.Ticks == lastWrite.Ticks)
+            {
+                return new FileHash(length, lastWrite, entry.Hash);
+            }
         }
 
+        // Hashed outside the lock: other files are hashed meanwhile.
         var hash = ContentHash.OfFile(full);
-        entries[full] = (info.Length, ticks, hash);
-        changed = true;
-        Misses++;
-        return hash;
+        lock (gate)
+        {
+            entries[full] = (length, lastWrite.Ticks, hash);
+            changed = true;
+            Misses++;
+        }
+
+        return new FileHash(length, lastWrite, hash);
     }
 
     /// <summary>Writes the cache back when it learned something (atomically: a temporary file, then a move).</summary>
     public void Save(string path)
+    {
+        lock (gate)
+        {
+            SaveLocked(path);
+        }
+    }
+
+    private void SaveLocked(string path)
     {
         if (!changed)
         {

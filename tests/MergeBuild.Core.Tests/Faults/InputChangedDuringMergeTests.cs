@@ -1,5 +1,6 @@
 using MergeBuild.Diagnostics;
 using MergeBuild.Execution;
+using MergeBuild.Fingerprints;
 using MergeBuild.Planning;
 using MergeBuild.Recipes;
 using MergeBuild.Tests;
@@ -121,5 +122,64 @@ public sealed class InputChangedDuringMergeTests
         Assert.Equal("f1", OutputMarker.ReadFingerprint(result.OutputFolder));
         // The touch really happened during the merge, so the snapshot saw a moved time and hashed the file again.
         Assert.Equal(before.AddMinutes(5), File.GetLastWriteTimeUtc(touched));
+    }
+
+    [Fact]
+    public void A_memo_that_knows_the_inputs_answers_the_check_and_the_card_quotes_its_hashes()
+    {
+        using var temp = new TempFolder();
+        var (plan, refundsWeights) = PlanLinearMergeOfCopies(temp);
+        var inputs = InputSnapshot.FilesOf(plan).ToList();
+        var memo = new ContentHashCache();
+        foreach (var file in inputs)
+        {
+            memo.Hash(file);
+        }
+
+        var result = MergeExecutor.Execute(plan, temp.Combine("out"), new MergeOptions { Threads = 2, InputHasher = memo });
+
+        Assert.Equal(inputs.Count, memo.Misses); // nothing hashed again by the merge
+        var card = File.ReadAllText(Path.Combine(result.OutputFolder, ModelCard.FileName));
+        Assert.Contains($"`{ContentHash.OfFile(refundsWeights)}`", card, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void With_a_memo_a_weight_file_changed_mid_merge_still_fails_with_MB1008()
+    {
+        using var temp = new TempFolder();
+        var (plan, refundsWeights) = PlanLinearMergeOfCopies(temp);
+        var memo = new ContentHashCache();
+        foreach (var file in InputSnapshot.FilesOf(plan))
+        {
+            memo.Hash(file);
+        }
+
+        var output = temp.Combine("out");
+        var error = Assert.Throws<MergeBuildException>(() => MergeExecutor.Execute(plan, output,
+            new MergeOptions { Threads = 1, InputHasher = memo }, new ChangeOnFirstProgress(refundsWeights)));
+
+        Assert.Equal(ErrorCodes.CheckpointIo, error.Code);
+        Assert.Equal(refundsWeights, error.Location?.File);
+        Assert.False(Directory.Exists(output));
+    }
+
+    [Fact]
+    public void An_input_that_cannot_be_read_is_reported_as_that_file_not_as_a_parallel_loop_failure()
+    {
+        using var temp = new TempFolder();
+        var (plan, refundsWeights) = PlanLinearMergeOfCopies(temp);
+
+        var error = Assert.Throws<MergeBuildException>(() => MergeExecutor.Execute(plan, temp.Combine("out"),
+            new MergeOptions { Threads = 2, InputHasher = new FailingHasher(refundsWeights) }));
+
+        Assert.Equal(refundsWeights, error.Location?.File);
+    }
+
+    // Fails like a vanished file for one path, hashes the others.
+    private sealed class FailingHasher(string failing) : IFileHasher
+    {
+        public FileHash Hash(string path) => path == failing
+            ? throw new FileNotFoundException("gone", path)
+            : ReadingFileHasher.Instance.Hash(path);
     }
 }

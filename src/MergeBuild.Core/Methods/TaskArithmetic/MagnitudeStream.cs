@@ -47,7 +47,14 @@ internal sealed class MagnitudeStream : IStreamSparsifier
 
     public bool ChunksAreIndependent => false;
 
-    public long StateBytes => 8L * TopKSelection.HighBuckets + 2 * TopKSelection.StateBytes(lowBitsZero);
+    public long StateBytes => 8L * Ways * TopKSelection.HighBuckets + 2 * TopKSelection.StateBytes(lowBitsZero);
+
+    /// <summary>
+    /// Interleaved histograms the counting pass spreads consecutive entries over, so that two neighbours in one
+    /// bucket do not wait on each other's increment (the counting loop is a seventh of a TIES merge's cycles; measured
+    /// on 16K-entry bf16 chunks: 0.65-0.77 ns per entry with one histogram, 0.59-0.62 with four).
+    /// </summary>
+    private const int Ways = 4;
 
     private int LowPass => lowBitsZero ? -1 : 1;
 
@@ -58,7 +65,7 @@ internal sealed class MagnitudeStream : IStreamSparsifier
         if (pass == 0)
         {
             // Allocated on first use: the executor also begins a tensor just to ask how it runs.
-            histogram ??= new long[TopKSelection.HighBuckets];
+            histogram ??= new long[Ways * TopKSelection.HighBuckets];
             Count(delta, histogram);
             if (rescale)
             {
@@ -82,9 +89,10 @@ internal sealed class MagnitudeStream : IStreamSparsifier
     {
         if (pass == 0)
         {
-            histogram ??= new long[TopKSelection.HighBuckets];
-            include.ReadHigh(histogram, lowBitsZero);
-            exclude?.ReadHigh(histogram, lowBitsZero);
+            histogram ??= new long[Ways * TopKSelection.HighBuckets];
+            var total = Fold(histogram);
+            include.ReadHigh(total, lowBitsZero);
+            exclude?.ReadHigh(total, lowBitsZero);
             histogram = null;
         }
         else if (pass == LowPass)
@@ -122,12 +130,39 @@ internal sealed class MagnitudeStream : IStreamSparsifier
 
     private static void Count(ReadOnlySpan<float> values, long[] histogram)
     {
-        // The bucket is below 32768 by construction: skip the bounds checks in the hottest loop of the pass.
-        ref var counts = ref MemoryMarshal.GetArrayDataReference(histogram);
-        foreach (var v in values)
+        // Buckets are below 32768 by construction: skip the bounds checks in the hottest loop of the pass.
+        const int Buckets = TopKSelection.HighBuckets;
+        ref var first = ref MemoryMarshal.GetArrayDataReference(histogram);
+        ref var second = ref Unsafe.Add(ref first, Buckets);
+        ref var third = ref Unsafe.Add(ref first, 2 * Buckets);
+        ref var fourth = ref Unsafe.Add(ref first, 3 * Buckets);
+        ref var bits = ref Unsafe.As<float, uint>(ref MemoryMarshal.GetReference(values));
+        var i = 0;
+        for (; i <= values.Length - Ways; i += Ways)
         {
-            Unsafe.Add(ref counts, (int)(BitConverter.SingleToUInt32Bits(v) >> 16) & 0x7FFF)++;
+            Unsafe.Add(ref first, (int)(Unsafe.Add(ref bits, i) >> 16) & 0x7FFF)++;
+            Unsafe.Add(ref second, (int)(Unsafe.Add(ref bits, i + 1) >> 16) & 0x7FFF)++;
+            Unsafe.Add(ref third, (int)(Unsafe.Add(ref bits, i + 2) >> 16) & 0x7FFF)++;
+            Unsafe.Add(ref fourth, (int)(Unsafe.Add(ref bits, i + 3) >> 16) & 0x7FFF)++;
         }
+
+        for (; i < values.Length; i++)
+        {
+            Unsafe.Add(ref first, (int)(Unsafe.Add(ref bits, i) >> 16) & 0x7FFF)++;
+        }
+    }
+
+    /// <summary>Adds the interleaved histograms into the first; returns it.</summary>
+    private static ReadOnlySpan<long> Fold(long[] histogram)
+    {
+        var total = histogram.AsSpan(0, TopKSelection.HighBuckets);
+        for (var way = 1; way < Ways; way++)
+        {
+            System.Numerics.Tensors.TensorPrimitives.Add(total,
+                histogram.AsSpan(way * TopKSelection.HighBuckets, TopKSelection.HighBuckets), total);
+        }
+
+        return total;
     }
 
     private void CountLow(ReadOnlySpan<float> values)

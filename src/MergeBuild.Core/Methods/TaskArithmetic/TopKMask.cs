@@ -51,7 +51,7 @@ internal static class TopKMask
             var data = Vector512.Create(slice);
             var keys = data.AsUInt32() & Vector512.Create(AbsMask);
             var keep = inc.Member(keys, includeAt, lanes);
-            if (exc.Active)
+            if (exclude is not null)
             {
                 keep = Vector512.AndNot(keep, exc.Member(keys, excludeAt, lanes));
             }
@@ -79,7 +79,7 @@ internal static class TopKMask
             var data = Vector256.Create(slice);
             var keys = data.AsUInt32() & Vector256.Create(AbsMask);
             var keep = inc.Member(keys, includeAt, lanes);
-            if (exc.Active)
+            if (exclude is not null)
             {
                 keep = Vector256.AndNot(keep, exc.Member(keys, excludeAt, lanes));
             }
@@ -93,76 +93,97 @@ internal static class TopKMask
     }
 
     /// <summary>One selection's state, held in locals for the loop.</summary>
+    /// <remarks>
+    /// bf16 magnitudes are coarse, so a large tensor has many entries equal to the threshold, spread all through it:
+    /// whether a vector holds one is a coin flip the branch predictor loses. The loop therefore takes the equal lanes
+    /// without asking (<c>keys ≥ threshold</c>) while the whole vector's equal lanes still fit in <c>TakeEqual</c>,
+    /// splits lanes only in the one vector where they stop fitting, and afterwards takes none (<c>keys &gt; threshold</c>):
+    /// both tests stay predictable.
+    /// </remarks>
     private struct Lanes
     {
-        private readonly bool all;
-        private readonly bool none;
+        private const int NoneMode = 0, AllMode = 1, TakingMode = 2, ExhaustedMode = 3;
         private readonly long takeEqual;
+        private int mode;
 
         public Lanes(TopKSelection? selection)
         {
-            Active = selection is not null;
-            all = selection?.All ?? false;
-            none = selection?.None ?? true;
             takeEqual = selection?.TakeEqual ?? 0;
             Seen = selection?.Seen ?? 0;
+            mode = selection is null || selection.None ? NoneMode
+                : selection.All ? AllMode
+                : Seen >= takeEqual ? ExhaustedMode : TakingMode;
         }
 
-        public bool Active { get; }
-
+        /// <summary>Threshold-equal entries visited so far (no longer counted once none can be taken).</summary>
         public long Seen { get; private set; }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector512<uint> Member(Vector512<uint> keys, Vector512<uint> threshold, Vector512<uint> lanes)
         {
-            if (all || none)
+            if (mode == ExhaustedMode)
             {
-                return all ? Vector512<uint>.AllBitsSet : Vector512<uint>.Zero;
+                return Vector512.GreaterThan(keys, threshold);
             }
 
-            var member = Vector512.GreaterThan(keys, threshold);
+            if (mode != TakingMode)
+            {
+                return mode == AllMode ? Vector512<uint>.AllBitsSet : Vector512<uint>.Zero;
+            }
+
             var equal = Vector512.Equals(keys, threshold);
-            if (equal == Vector512<uint>.Zero)
+            var equalBits = (uint)equal.ExtractMostSignificantBits();
+            var count = BitOperations.PopCount(equalBits);
+            if (Seen + count <= takeEqual)
             {
-                return member;
+                Seen += count;
+                mode = Seen == takeEqual ? ExhaustedMode : TakingMode;
+                return Vector512.GreaterThanOrEqual(keys, threshold);
             }
 
-            var equalBits = (uint)equal.ExtractMostSignificantBits();
             var taken = Take(equalBits);
-            return member | (taken == equalBits ? equal : Vector512.Equals(Vector512.Create(taken) & lanes, lanes));
+            return Vector512.GreaterThan(keys, threshold) | Vector512.Equals(Vector512.Create(taken) & lanes, lanes);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector256<uint> Member(Vector256<uint> keys, Vector256<uint> threshold, Vector256<uint> lanes)
         {
-            if (all || none)
+            if (mode == ExhaustedMode)
             {
-                return all ? Vector256<uint>.AllBitsSet : Vector256<uint>.Zero;
+                return Vector256.GreaterThan(keys, threshold);
             }
 
-            var member = Vector256.GreaterThan(keys, threshold);
+            if (mode != TakingMode)
+            {
+                return mode == AllMode ? Vector256<uint>.AllBitsSet : Vector256<uint>.Zero;
+            }
+
             var equal = Vector256.Equals(keys, threshold);
-            if (equal == Vector256<uint>.Zero)
+            var equalBits = equal.ExtractMostSignificantBits();
+            var count = BitOperations.PopCount(equalBits);
+            if (Seen + count <= takeEqual)
             {
-                return member;
+                Seen += count;
+                mode = Seen == takeEqual ? ExhaustedMode : TakingMode;
+                return Vector256.GreaterThanOrEqual(keys, threshold);
             }
 
-            var equalBits = equal.ExtractMostSignificantBits();
             var taken = Take(equalBits);
-            return member | (taken == equalBits ? equal : Vector256.Equals(Vector256.Create(taken) & lanes, lanes));
+            return Vector256.GreaterThan(keys, threshold) | Vector256.Equals(Vector256.Create(taken) & lanes, lanes);
         }
 
-        /// <summary>Of the equal-key lanes (a bit mask, lowest lane first), those still within TakeEqual; counts them all as seen.</summary>
+        /// <summary>
+        /// The vector where the equal lanes stop fitting: the lowest lanes that still fit (a bit mask, lowest lane
+        /// first); none are taken after it.
+        /// </summary>
+        // Inlined although rare: a call in the loop makes the JIT spill every live vector around it on every
+        // iteration (measured: the whole mask 4x slower).
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private uint Take(uint equalBits)
         {
-            var count = BitOperations.PopCount(equalBits);
             var available = takeEqual - Seen;
-            Seen += count;
-            if (available >= count)
-            {
-                return equalBits;
-            }
-
+            Seen += BitOperations.PopCount(equalBits);
+            mode = ExhaustedMode;
             var taken = 0u;
             for (; available > 0; available--)
             {
