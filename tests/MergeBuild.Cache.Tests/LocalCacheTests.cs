@@ -212,4 +212,43 @@ public class LocalCacheTests
         using var again = cache.Lock(Fingerprint('a'), TimeSpan.Zero);
         Assert.NotNull(again);
     }
+
+    [Fact]
+    public void Weight_shards_are_stored_as_links_small_files_as_copies_and_an_in_place_edit_is_caught_on_restore()
+    {
+        using var temp = new TempFolder();
+        var merged = temp.Combine("merged");
+        Directory.CreateDirectory(merged);
+        var shard = Path.Combine(merged, "model.safetensors");
+        var bytes = new byte[LocalCache.LinkMinimumBytes];
+        new Random(7).NextBytes(bytes);
+        File.WriteAllBytes(shard, bytes);
+        File.WriteAllText(Path.Combine(merged, "config.json"), "{\"a\": 1}");
+        var cache = new LocalCache(temp.Combine("cache"));
+        cache.Store(Fingerprint('a'), merged);
+
+        // A small file is a copy: editing the output in place leaves the cache intact.
+        OverwriteInPlace(Path.Combine(merged, "config.json"), 6, (byte)'2');
+        Assert.True(cache.TryRestore(Fingerprint('a'), temp.Combine("restored")));
+        Assert.Equal("{\"a\": 1}", File.ReadAllText(temp.Combine("restored", "config.json")));
+        Assert.Equal(bytes, File.ReadAllBytes(temp.Combine("restored", "model.safetensors")));
+
+        // The shard is the same file as its blob (no second copy was written), so an in-place edit reaches the blob:
+        // the restore re-hashes it, reports it and restores nothing.
+        OverwriteInPlace(shard, 1000, (byte)(bytes[1000] ^ 0xFF));
+        var warnings = new List<CacheWarning>();
+        Assert.False(cache.TryRestore(Fingerprint('a'), temp.Combine("again"), warnings.Add));
+        var warning = Assert.Single(warnings);
+        Assert.Equal(ErrorCodes.CacheEntryDamaged, warning.Code);
+        Assert.Contains("model.safetensors", warning.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(temp.Combine("again")));
+    }
+
+    private static void OverwriteInPlace(string file, long position, byte value)
+    {
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+        stream.Position = position;
+        stream.WriteByte(value);
+    }
 }
+
