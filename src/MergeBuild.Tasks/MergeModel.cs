@@ -52,6 +52,12 @@ public sealed class MergeModel : ToolTask
     /// <summary>Size limit of the local cache (k/m/b suffixes).</summary>
     public string? CacheMaxSize { get; set; }
 
+    /// <summary>
+    /// The content-hash memo <see cref="ResolveModelMerges"/> fingerprinted with: the tool's input check answers from
+    /// it instead of reading every input again.
+    /// </summary>
+    public string? HashMemo { get; set; }
+
     protected override string ToolName => "dotnet";
 
     protected override MessageImportance StandardOutputLoggingImportance => MessageImportance.High;
@@ -102,6 +108,7 @@ public sealed class MergeModel : ToolTask
             Append(args, Relative(GatesReport));
         }
 
+        AppendOption(args, "--hash-memo", HashMemo);
         AppendOption(args, "--cache-mode", CacheMode);
         AppendOption(args, "--cache-dir", CacheDirectory);
         AppendOption(args, "--feed", CacheFeed);

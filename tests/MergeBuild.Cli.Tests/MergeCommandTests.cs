@@ -130,4 +130,23 @@ public class MergeCommandTests
         Assert.Contains("recipe.yml(3,", result.Error, StringComparison.Ordinal);
         Assert.Contains("error MB3001", result.Error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_hash_memo_given_with_the_cache_off_remembers_every_input_the_merge_checked()
+    {
+        using var temp = new TempFolder();
+        var recipe = RecipeFiles.Write(temp, Recipe);
+        var memo = temp.Combine("obj", "content-hashes.tsv");
+
+        var result = CliRunner.Run("merge", recipe, temp.Combine("out"), "--cache-mode", "off", "--hash-memo", memo, "--quiet");
+
+        Assert.Equal(0, result.ExitCode);
+        var remembered = File.ReadAllLines(memo).Select(line => line.Split('\t')).ToDictionary(p => p[3], p => p[0]);
+        foreach (var model in new[] { "shipping", "refunds", "catalog" })
+        {
+            var weights = Path.GetFullPath(Path.Combine(Fixtures.Model(model), "model.safetensors"));
+            Assert.Equal(Execution.ContentHash.OfFile(weights), remembered[weights]);
+        }
+    }
 }
+

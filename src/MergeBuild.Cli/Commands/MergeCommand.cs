@@ -82,11 +82,18 @@ internal static class MergeCommand
             Description = "Record this fingerprint in OUT's marker (the MSBuild tasks pass theirs).",
             Hidden = true,
         };
+        var hashMemo = new Option<string?>("--hash-memo")
+        {
+            Description = "The file remembering input content hashes by size and time (default: content-hashes.tsv in " +
+                          "the cache folder, none with --cache-mode off). The MSBuild tasks pass theirs, so a build reads " +
+                          "each input once.",
+            Hidden = true,
+        };
 
         var command = new Command("merge", "Merge the models a recipe names into OUT.")
         {
             recipe, output, shardSize, copyTokenizer, noCopyTokenizer, allowCrimes, seed, threads, noCard, quiet,
-            intermediateDir, truncate, loraCache, noGates, gatesReport, baselineCache, device, memoryBudget, fingerprint,
+            intermediateDir, truncate, loraCache, noGates, gatesReport, baselineCache, device, memoryBudget, fingerprint, hashMemo,
         };
         var cache = new CacheOptions();
         foreach (var option in cache.All)
@@ -166,17 +173,25 @@ internal static class MergeCommand
                     }, cancellationToken);
             }
 
+            // One content-hash memo serves the fingerprint and the merge's input check: each input is read once.
+            var memoPath = parse.GetValue(hashMemo) ??
+                           (cacheSettings.Mode == CacheMode.Off ? null : Path.Combine(cacheSettings.Directory, "content-hashes.tsv"));
+            var hashes = memoPath is null ? null : ContentHashCache.Load(memoPath);
+            if (hashes is not null)
+            {
+                options = options with { InputHasher = hashes };
+            }
+
             if (cacheSettings.Mode == CacheMode.Off)
             {
                 Merge();
+                SaveMemo(hashes, memoPath);
             }
             else
             {
-                // One content-hash memo serves the fingerprint and the merge's input check: each input is read once.
-                var memoPath = Path.Combine(cacheSettings.Directory, "content-hashes.tsv");
-                var hashes = ContentHashCache.Load(memoPath);
-                options = options with { InputHasher = hashes };
-                var fingerprint = Fingerprint(recipes, options, planOptions, hashes, memoPath);
+                // With a cache there is always a memo (the cache folder's when no other was given).
+                var (memo, memoFile) = (hashes!, memoPath!);
+                var fingerprint = Fingerprint(recipes, options, planOptions, memo, memoFile);
                 void MergeThenCheckInputs()
                 {
                     Merge();
@@ -184,7 +199,7 @@ internal static class MergeCommand
                     // The merge checks its inputs did not change while it read them, but an input changed between
                     // fingerprinting and the merge's start would be stored under the old fingerprint: compare again
                     // (the content-hash memo re-reads only files whose size or time moved).
-                    if (Fingerprint(recipes, options, planOptions, hashes, memoPath) != fingerprint)
+                    if (Fingerprint(recipes, options, planOptions, memo, memoFile) != fingerprint)
                     {
                         Execution.OutputMarker.Invalidate(outputPath, "an input changed during the merge");
                         throw new MergeBuildException(ErrorCodes.CheckpointIo,
@@ -245,15 +260,24 @@ internal static class MergeCommand
             TruncateEmbeddings = planOptions.TruncateEmbeddings,
             WriteModelCard = options.WriteModelCard,
         }, hashes);
+        SaveMemo(hashes, memo);
+        return fingerprint.Value;
+    }
+
+    private static void SaveMemo(ContentHashCache? hashes, string? path)
+    {
+        if (hashes is null || path is null)
+        {
+            return;
+        }
+
         try
         {
-            hashes.Save(memo);
+            hashes.Save(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Only a speed-up is lost.
         }
-
-        return fingerprint.Value;
     }
 }
