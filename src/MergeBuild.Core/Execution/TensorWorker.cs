@@ -107,13 +107,21 @@ internal sealed class TensorWorker(MergeRun run)
             Prefetch(job, start + count, count);
         }
 
-        ForEachChunk(job, start, count, state.OutputPassReadsInputs, (b, chunk) =>
+        if (state is IRawInputMerge { ReadsRawInputs: true } raw && reindexed is null)
         {
-            state.Merge(b, chunk);
-            var at = (int)(chunk.Start - start) * outputSize;
-            FloatCodec.FromSingle(job.OutputDType, b.Output.AsSpan(0, chunk.Count),
-                outputBytes.AsSpan(at, chunk.Count * outputSize));
-        });
+            MergeStoredChunks(job, raw, start, count);
+        }
+        else
+        {
+            ForEachChunk(job, start, count, state.OutputPassReadsInputs, (b, chunk) =>
+            {
+                state.Merge(b, chunk);
+                var at = (int)(chunk.Start - start) * outputSize;
+                FloatCodec.FromSingle(job.OutputDType, b.Output.AsSpan(0, chunk.Count),
+                    outputBytes.AsSpan(at, chunk.Count * outputSize));
+            });
+        }
+
         run.Writer.Write(job.OutputName, start * outputSize, bytes);
         if (state.OutputPassReadsInputs)
         {
@@ -121,6 +129,30 @@ internal sealed class TensorWorker(MergeRun run)
         }
 
         run.Progress.Written(job, bytes.Length);
+    }
+
+    /// <summary>The output window of a merge that reads the inputs' stored bytes itself, chunk by chunk.</summary>
+    private void MergeStoredChunks(TensorJob job, IRawInputMerge merge, long start, int count)
+    {
+        var outputSize = DTypes.SizeOf(job.OutputDType);
+        var chunkElements = run.Options.ChunkElements;
+        var output = Buffers(job, Math.Min(chunkElements, count)).Output;
+        for (var offset = 0; offset < count; offset += chunkElements)
+        {
+            var elements = Math.Min(chunkElements, count - offset);
+            var values = output.AsSpan(0, elements);
+            values.Clear();
+            for (var i = 0; i < job.Inputs.Count; i++)
+            {
+                var tensor = job.Inputs[i].Tensor;
+                var size = DTypes.SizeOf(tensor.DType);
+                merge.Accumulate(i, run.Readers[job.Inputs[i].Model].GetBytes(tensor.Name, (start + offset) * size,
+                    elements * size), values);
+            }
+
+            merge.Finish(values);
+            FloatCodec.FromSingle(job.OutputDType, values, outputBytes.AsSpan(offset * outputSize, elements * outputSize));
+        }
     }
 
     private void ForEachChunk(TensorJob job, long start, int count, bool load, Action<MergeBuffers, MergeChunk> body)

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using MergeBuild.Methods.Kernels;
 using MergeBuild.Planning;
 using MergeBuild.Tensors;
@@ -22,6 +23,8 @@ public sealed class LinearMethod : IMergeMethod
 
     public DType DefaultComputeDType(IReadOnlyList<DType> inputDTypes, DType? baseDType) =>
         DTypePromotion.Promote(inputDTypes);
+
+    public ITensorMerge Begin(TensorJob job) => new LinearTensorMerge(this, job);
 
     public void Merge(TensorJob job, MergeBuffers buffers, MergeChunk chunk)
     {
@@ -47,3 +50,64 @@ public sealed class LinearMethod : IMergeMethod
         }
     }
 }
+
+/// <summary>
+/// One linear tensor: element-wise, and for bf16 inputs computed in bf16 or float32 the executor hands it the stored
+/// bytes (<see cref="IRawInputMerge"/>), which it decodes, scales, rounds and adds in registers. Both paths do the same
+/// operations in the same order, so the bytes are identical (<c>LinearMergeTests</c> compares them).
+/// </summary>
+internal sealed class LinearTensorMerge : ITensorMerge, IRawInputMerge
+{
+    private readonly LinearMethod method;
+    private readonly TensorJob job;
+    private readonly float[] weights;
+    private readonly float divisor;
+    private readonly bool normalize;
+
+    public LinearTensorMerge(LinearMethod method, TensorJob job)
+    {
+        this.method = method;
+        this.job = job;
+        var dtype = job.ComputeDType;
+        weights = [.. job.Inputs.Select(i => FloatCodec.Round(dtype, (float)i.Parameter("weight")))];
+        var weightSum = 0f;
+        foreach (var weight in weights)
+        {
+            weightSum += weight;
+        }
+
+        divisor = FloatCodec.Round(dtype, weightSum);
+        normalize = job.Parameter("normalize") != 0;
+        ReadsRawInputs = job.Vocabulary is null && dtype is DType.BF16 or DType.F32 &&
+                         job.Inputs.All(i => i.Tensor.DType == DType.BF16);
+    }
+
+    public int StatisticsPasses => 0;
+
+    public bool ChunksAreIndependent => true;
+
+    public bool ReadsRawInputs { get; }
+
+    public void Observe(int pass, MergeBuffers buffers, MergeChunk chunk) =>
+        throw new InvalidOperationException("linear merges have no statistics pass");
+
+    public void EndPass(int pass)
+    {
+    }
+
+    public void Merge(MergeBuffers buffers, MergeChunk chunk) => method.Merge(job, buffers, chunk);
+
+    public void Accumulate(int input, ReadOnlySpan<byte> stored, Span<float> output) =>
+        Fused.AddScaledBf16(job.ComputeDType, MemoryMarshal.Cast<byte, ushort>(stored), weights[input], output);
+
+    public void Finish(Span<float> output)
+    {
+        Rounding.InPlace(job.ComputeDType, output);
+        if (normalize)
+        {
+            TensorPrimitives.Divide(output, divisor, output);
+            Rounding.InPlace(job.ComputeDType, output);
+        }
+    }
+}
+

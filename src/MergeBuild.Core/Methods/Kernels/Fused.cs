@@ -49,6 +49,70 @@ public static class Fused
         }
     }
 
+    /// <summary>
+    /// <c>acc[i] += round(bf16(x[i]) · w)</c> straight from stored bf16 bits: the decode (exact), the product, its
+    /// rounding to <paramref name="dtype"/> (bf16 or float32) and the add in registers, with the same operations as
+    /// decoding first and calling <see cref="AddScaled"/>.
+    /// </summary>
+    public static void AddScaledBf16(DType dtype, ReadOnlySpan<ushort> x, float w, Span<float> acc)
+    {
+        if (dtype is not (DType.BF16 or DType.F32))
+        {
+            throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "bf16 inputs are summed in bf16 or float32");
+        }
+
+        if (acc.Length < x.Length)
+        {
+            throw new ArgumentException("The accumulator is shorter than the input.", nameof(acc));
+        }
+
+        var bf16 = dtype == DType.BF16;
+        var i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var weight = Vector512.Create(w);
+            const int Step = 32; // one Vector512<ushort>: two Vector512<float>
+            for (; i <= x.Length - Step; i += Step)
+            {
+                var (lower, upper) = Vector512.Widen(Vector512.Create(x.Slice(i, Step)));
+                var first = Vector512.ShiftLeft(lower, 16).AsSingle() * weight;
+                var second = Vector512.ShiftLeft(upper, 16).AsSingle() * weight;
+                if (bf16)
+                {
+                    first = Rounding.Bf16(first);
+                    second = Rounding.Bf16(second);
+                }
+
+                (Vector512.Create(acc.Slice(i, 16)) + first).CopyTo(acc.Slice(i));
+                (Vector512.Create(acc.Slice(i + 16, 16)) + second).CopyTo(acc.Slice(i + 16));
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var weight = Vector256.Create(w);
+            const int Step = 16;
+            for (; i <= x.Length - Step; i += Step)
+            {
+                var (lower, upper) = Vector256.Widen(Vector256.Create(x.Slice(i, Step)));
+                var first = Vector256.ShiftLeft(lower, 16).AsSingle() * weight;
+                var second = Vector256.ShiftLeft(upper, 16).AsSingle() * weight;
+                if (bf16)
+                {
+                    first = Rounding.Bf16(first);
+                    second = Rounding.Bf16(second);
+                }
+
+                (Vector256.Create(acc.Slice(i, 8)) + first).CopyTo(acc.Slice(i));
+                (Vector256.Create(acc.Slice(i + 8, 8)) + second).CopyTo(acc.Slice(i + 8));
+            }
+        }
+
+        for (; i < x.Length; i++)
+        {
+            acc[i] += FloatCodec.Round(dtype, BFloat16.ToSingle(x[i]) * w);
+        }
+    }
+
     /// <summary><c>d[i] = round(x[i] − b[i])</c>: a task vector in the compute dtype (d may be x).</summary>
     public static void Difference(DType dtype, ReadOnlySpan<float> x, ReadOnlySpan<float> b, Span<float> d)
     {
