@@ -129,6 +129,30 @@ public class FixtureReadingTests
     }
 
     [Fact]
+    public void Page_advice_at_and_beyond_the_file_edges_never_changes_what_is_read()
+    {
+        // Releasing a window also drops the fault-around pages beyond it, clamped to the file's data: the first and
+        // last tensors' edges (and out-of-range offsets, clamped to the tensor) must be accepted and lose nothing.
+        var path = Path.Combine(Fixtures.Model("base"), "model.safetensors");
+        var raw = File.ReadAllBytes(path);
+        using var file = SafetensorsFile.Open(path);
+        var ordered = file.Header.Tensors.OrderBy(t => t.DataOffset).ToList();
+        foreach (var tensor in new[] { ordered[0], ordered[^1] })
+        {
+            file.Advise(tensor, 0, tensor.ByteLength, PageAdvice.WillNeed);
+            file.Advise(tensor, 0, tensor.ByteLength, PageAdvice.DontNeed);
+            file.Advise(tensor, tensor.ByteLength + 10, 5, PageAdvice.DontNeed);
+            file.Advise(tensor, 3, tensor.ByteLength * 2, PageAdvice.DontNeed);
+        }
+
+        foreach (var tensor in file.Header.Tensors)
+        {
+            var expected = raw.AsSpan((int)(file.Header.DataStart + tensor.DataOffset), (int)tensor.ByteLength);
+            Assert.True(expected.SequenceEqual(file.GetBytes(tensor)), tensor.Name);
+        }
+    }
+
+    [Fact]
     public void Missing_tensor_is_MB1006_naming_tensor_and_folder()
     {
         using var reader = CheckpointReader.Open(Fixtures.Model("base"));
