@@ -58,11 +58,11 @@ public sealed record BenchmarkOptions
 /// and the ratio of its throughput to the fastest copy of the same files anywhere in the run.
 /// </summary>
 /// <remarks>
-/// On the shared 2-vCPU VM the copy's time for identical bytes moves by a factor of two to three from minute to
-/// minute (freshly allocated page-cache pages cost the hypervisor's page faults), and noise only ever adds time. So
-/// every method contributes its interleaved copies to a pool per set of input files (most methods read the same base
-/// and fine-tunes), and each ratio divides by the pool's fastest: the yardstick is the best the machine did in this
-/// run, not whichever copy happened to run beside the method.
+/// On the shared 2-vCPU VM the copy's time for identical bytes moves by a factor of two to three from minute to minute
+/// (most likely because freshly allocated page-cache pages cost the hypervisor's page faults), and noise only ever adds
+/// time. So every method contributes its interleaved copies to a pool per set of input files (most methods read the
+/// same base and fine-tunes), and each ratio divides by the pool's fastest: the yardstick is the best the machine did
+/// in this run, not whichever copy happened to run beside the method.
 /// </remarks>
 public static class MergeBenchmark
 {

@@ -14,12 +14,12 @@ namespace MergeBuild.Execution;
 /// </summary>
 /// <remarks>
 /// Cost: one read of the inputs before the merge (files hashed in parallel; the hashes are also the model card's), or
-/// none when <see cref="MergeOptions.InputHasher"/> is a memo that already knows them (the CLI's, filled when the
-/// build fingerprinted the merge), and after it only a stat per file. Each file's size and last-write time are taken before it is hashed; afterwards
-/// a file whose size and time are unchanged is taken as unchanged (the rule the fingerprint's hash memo and every
-/// build system use: a write moves the time, at nanosecond resolution on Linux filesystems), and one whose size or
-/// time moved is hashed again, so touching a file is not an error but changing a byte is. Measured on the 3 × 1 GB
-/// benchmark: the second full hash this replaces cost about 0.45 s of a 2.2 s linear merge.
+/// none when <see cref="MergeOptions.InputHasher"/> is a memo that already knows them (the CLI's, filled when the build
+/// fingerprinted the merge), and after it only a stat per file. Each file's size and last-write time are taken before
+/// it is hashed; afterwards a file whose size and time are unchanged is taken as unchanged (the rule the fingerprint's
+/// hash memo and every build system use: a write moves the time, at nanosecond resolution on Linux filesystems), and
+/// one whose size or time moved is hashed again, so touching a file is not an error but changing a byte is. Measured on
+/// the 3 × 1 GB benchmark: the second full hash this replaces cost about 0.45 s of a 2.2 s linear merge.
 /// </remarks>
 internal sealed class InputSnapshot
 {

@@ -24,49 +24,26 @@ public sealed class LinearMethod : IMergeMethod
     public DType DefaultComputeDType(IReadOnlyList<DType> inputDTypes, DType? baseDType) =>
         DTypePromotion.Promote(inputDTypes);
 
-    public ITensorMerge Begin(TensorJob job) => new LinearTensorMerge(this, job);
+    public ITensorMerge Begin(TensorJob job) => new LinearTensorMerge(job);
 
-    public void Merge(TensorJob job, MergeBuffers buffers, MergeChunk chunk)
-    {
-        var count = chunk.Count;
-        var dtype = job.ComputeDType;
-        var n = job.Inputs.Count;
-        var weightSum = 0f;
-        var output = buffers.Output.AsSpan(0, count);
-        output.Clear();
-        for (var i = 0; i < n; i++)
-        {
-            var weight = FloatCodec.Round(dtype, (float)job.Inputs[i].Parameter("weight"));
-            weightSum += weight;
-            // Vectorized over the chunk; the float32 sum runs in recipe order, as torch's reduction does.
-            Fused.AddScaled(dtype, buffers.Inputs[i].AsSpan(0, count), weight, output);
-        }
-
-        Rounding.InPlace(dtype, output);
-        if (job.Parameter("normalize") != 0)
-        {
-            TensorPrimitives.Divide(output, FloatCodec.Round(dtype, weightSum), output);
-            Rounding.InPlace(dtype, output);
-        }
-    }
+    public void Merge(TensorJob job, MergeBuffers buffers, MergeChunk chunk) =>
+        new LinearTensorMerge(job).Merge(buffers, chunk);
 }
 
 /// <summary>
 /// One linear tensor: element-wise, and for bf16 inputs computed in bf16 or float32 the executor hands it the stored
-/// bytes (<see cref="IRawInputMerge"/>), which it decodes, scales, rounds and adds in registers. Both paths do the same
-/// operations in the same order, so the bytes are identical (<c>LinearMergeTests</c> compares them).
+/// bytes (<see cref="IRawInputMerge"/>), which it decodes, scales, rounds and adds in registers. Both paths share the
+/// weights and <see cref="Finish"/> and differ only in where the decode happens (<c>FusedKernelTests</c>).
 /// </summary>
 internal sealed class LinearTensorMerge : ITensorMerge, IRawInputMerge
 {
-    private readonly LinearMethod method;
     private readonly TensorJob job;
     private readonly float[] weights;
     private readonly float divisor;
     private readonly bool normalize;
 
-    public LinearTensorMerge(LinearMethod method, TensorJob job)
+    public LinearTensorMerge(TensorJob job)
     {
-        this.method = method;
         this.job = job;
         var dtype = job.ComputeDType;
         weights = [.. job.Inputs.Select(i => FloatCodec.Round(dtype, (float)i.Parameter("weight")))];
@@ -78,7 +55,7 @@ internal sealed class LinearTensorMerge : ITensorMerge, IRawInputMerge
 
         divisor = FloatCodec.Round(dtype, weightSum);
         normalize = job.Parameter("normalize") != 0;
-        ReadsRawInputs = job.Vocabulary is null && dtype is DType.BF16 or DType.F32 &&
+        ReadsRawInputs = job.Vocabulary is null && (dtype is DType.BF16 or DType.F32) &&
                          job.Inputs.All(i => i.Tensor.DType == DType.BF16);
     }
 
@@ -95,7 +72,18 @@ internal sealed class LinearTensorMerge : ITensorMerge, IRawInputMerge
     {
     }
 
-    public void Merge(MergeBuffers buffers, MergeChunk chunk) => method.Merge(job, buffers, chunk);
+    public void Merge(MergeBuffers buffers, MergeChunk chunk)
+    {
+        var output = buffers.Output.AsSpan(0, chunk.Count);
+        output.Clear();
+        for (var i = 0; i < weights.Length; i++)
+        {
+            // Vectorized over the chunk; the float32 sum runs in recipe order, as torch's reduction does.
+            Fused.AddScaled(job.ComputeDType, buffers.Inputs[i].AsSpan(0, chunk.Count), weights[i], output);
+        }
+
+        Finish(output);
+    }
 
     public void Accumulate(int input, ReadOnlySpan<byte> stored, Span<float> output) =>
         Fused.AddScaledBf16(job.ComputeDType, MemoryMarshal.Cast<byte, ushort>(stored), weights[input], output);
@@ -110,4 +98,3 @@ internal sealed class LinearTensorMerge : ITensorMerge, IRawInputMerge
         }
     }
 }
-

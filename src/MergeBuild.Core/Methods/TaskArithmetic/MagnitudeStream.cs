@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using MergeBuild.Tensors;
@@ -66,7 +65,7 @@ internal sealed class MagnitudeStream : IStreamSparsifier
         if (pass == 0)
         {
             // Allocated on first use: the executor also begins a tensor just to ask how it runs.
-            histogram ??= RentHistogram();
+            histogram ??= new long[Ways * TopKSelection.HighBuckets];
             Count(delta, histogram);
             if (rescale)
             {
@@ -90,11 +89,10 @@ internal sealed class MagnitudeStream : IStreamSparsifier
     {
         if (pass == 0)
         {
-            histogram ??= RentHistogram();
+            histogram ??= new long[Ways * TopKSelection.HighBuckets];
             var total = Fold(histogram);
             include.ReadHigh(total, lowBitsZero);
             exclude?.ReadHigh(total, lowBitsZero);
-            ArrayPool<long>.Shared.Return(histogram);
             histogram = null;
         }
         else if (pass == LowPass)
@@ -152,18 +150,6 @@ internal sealed class MagnitudeStream : IStreamSparsifier
         {
             Unsafe.Add(ref first, (int)(Unsafe.Add(ref bits, i) >> 16) & 0x7FFF)++;
         }
-    }
-
-    /// <summary>
-    /// A cleared histogram from the shared pool. At 1 MB each, histograms allocated per tensor and model went to the
-    /// large-object heap and piled up until a full collection: a TIES merge's peak memory grew with the number of
-    /// tensors (145 MB for a 1 GB model, 215 MB for 2 GB); pooled, a few are reused all along.
-    /// </summary>
-    private static long[] RentHistogram()
-    {
-        var rented = ArrayPool<long>.Shared.Rent(Ways * TopKSelection.HighBuckets);
-        Array.Clear(rented, 0, Ways * TopKSelection.HighBuckets);
-        return rented;
     }
 
     /// <summary>Adds the interleaved histograms into the first; returns it.</summary>
