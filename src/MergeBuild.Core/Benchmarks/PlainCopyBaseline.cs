@@ -5,8 +5,8 @@ namespace MergeBuild.Benchmarks;
 
 /// <summary>
 /// The yardstick every merge is compared with: read every byte of the input checkpoints and write one checkpoint's
-/// worth of bytes into a preallocated file, through the same memory-mapped reads and positional writes the engine
-/// uses, on the same threads, then flush it to disk. Nothing can merge faster than this moves the bytes.
+/// worth of bytes into a preallocated file, through the same memory-mapped reads, positional writes and write-behind
+/// the engine uses, on the same threads, then flush it to disk. Nothing can merge faster than this moves the bytes.
 /// </summary>
 public static class PlainCopyBaseline
 {
@@ -43,7 +43,9 @@ public static class PlainCopyBaseline
                             reader.GetBytes(item.Tensor.Name, item.Offset, length).CopyTo(buffer);
                         }
 
-                        RandomAccess.Write(output, buffer.AsSpan(0, length), offsets[item.Tensor.Name] + item.Offset);
+                        var position = offsets[item.Tensor.Name] + item.Offset;
+                        RandomAccess.Write(output, buffer.AsSpan(0, length), position);
+                        WriteBehind.Start(output, position, length);
                         return buffer;
                     },
                     _ => { });

@@ -114,6 +114,8 @@ public sealed class CheckpointWriter : IDisposable
                 RandomAccess.Write(_handles[entry.Shard], data, position);
             }
 
+            WriteBehind.Start(_handles[entry.Shard], position, data.Length);
+
             Execution.FaultInjection.Point("tensor bytes written");
         }
         catch (Exception ex) when (CheckpointErrors.IsIoFailure(ex))

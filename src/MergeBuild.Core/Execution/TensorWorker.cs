@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using MergeBuild.Checkpoints;
 using MergeBuild.Methods;
 using MergeBuild.Planning;
@@ -107,9 +109,9 @@ internal sealed class TensorWorker(MergeRun run)
             Prefetch(job, start + count, count);
         }
 
-        if (state is IRawInputMerge { ReadsRawInputs: true } raw && reindexed is null)
+        if (state is IStoredBytesMerge { ReadsStoredBytes: true } stored && reindexed is null)
         {
-            MergeStoredChunks(job, raw, start, count);
+            MergeStoredChunks(job, stored, start, count);
         }
         else
         {
@@ -131,27 +133,27 @@ internal sealed class TensorWorker(MergeRun run)
         run.Progress.Written(job, bytes.Length);
     }
 
-    /// <summary>The output window of a merge that reads the inputs' stored bytes itself, chunk by chunk.</summary>
-    private void MergeStoredChunks(TensorJob job, IRawInputMerge merge, long start, int count)
+    /// <summary>The output window of a merge that turns the inputs' stored bytes into the output's itself.</summary>
+    private unsafe void MergeStoredChunks(TensorJob job, IStoredBytesMerge merge, long start, int count)
     {
         var outputSize = DTypes.SizeOf(job.OutputDType);
         var chunkElements = run.Options.ChunkElements;
-        var output = Buffers(job, Math.Min(chunkElements, count)).Output;
+        IReadOnlyList<JobInput> inputs = job.Base is null ? job.Inputs : [.. job.Inputs, job.Base];
+        Span<nint> addresses = inputs.Count <= 16 ? stackalloc nint[inputs.Count] : new nint[inputs.Count];
         for (var offset = 0; offset < count; offset += chunkElements)
         {
             var elements = Math.Min(chunkElements, count - offset);
-            var values = output.AsSpan(0, elements);
-            values.Clear();
-            for (var i = 0; i < job.Inputs.Count; i++)
+            for (var i = 0; i < inputs.Count; i++)
             {
-                var tensor = job.Inputs[i].Tensor;
+                var tensor = inputs[i].Tensor;
                 var size = DTypes.SizeOf(tensor.DType);
-                merge.Accumulate(i, run.Readers[job.Inputs[i].Model].GetBytes(tensor.Name, (start + offset) * size,
-                    elements * size), values);
+                var bytes = run.Readers[inputs[i].Model].GetBytes(tensor.Name, (start + offset) * size, elements * size);
+
+                // The span lies in a memory map, which never moves: its address stays valid while the reader is open.
+                addresses[i] = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(bytes));
             }
 
-            merge.Finish(values);
-            FloatCodec.FromSingle(job.OutputDType, values, outputBytes.AsSpan(offset * outputSize, elements * outputSize));
+            merge.MergeStored(addresses, elements, outputBytes.AsSpan(offset * outputSize, elements * outputSize));
         }
     }
 

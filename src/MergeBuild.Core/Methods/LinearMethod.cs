@@ -31,11 +31,11 @@ public sealed class LinearMethod : IMergeMethod
 }
 
 /// <summary>
-/// One linear tensor: element-wise, and for bf16 inputs computed in bf16 or float32 the executor hands it the stored
-/// bytes (<see cref="IRawInputMerge"/>), which it decodes, scales, rounds and adds in registers. Both paths share the
-/// weights and <see cref="Finish"/> and differ only in where the decode happens (<c>FusedKernelTests</c>).
+/// One linear tensor: element-wise, and for bf16 inputs and output computed in bf16 or float32 the executor hands it
+/// the stored bytes (<see cref="IStoredBytesMerge"/>), which <see cref="StoredWeightedSum"/> turns into the output's
+/// stored bytes in one pass. Both paths share the rounded weights and divisor (<c>StoredWeightedSumTests</c>).
 /// </summary>
-internal sealed class LinearTensorMerge : ITensorMerge, IRawInputMerge
+internal sealed class LinearTensorMerge : ITensorMerge, IStoredBytesMerge
 {
     private readonly TensorJob job;
     private readonly float[] weights;
@@ -55,15 +55,15 @@ internal sealed class LinearTensorMerge : ITensorMerge, IRawInputMerge
 
         divisor = FloatCodec.Round(dtype, weightSum);
         normalize = job.Parameter("normalize") != 0;
-        ReadsRawInputs = job.Vocabulary is null && (dtype is DType.BF16 or DType.F32) &&
-                         job.Inputs.All(i => i.Tensor.DType == DType.BF16);
+        ReadsStoredBytes = job.Vocabulary is null && job.Base is null && (dtype is DType.BF16 or DType.F32) &&
+                           job.OutputDType == DType.BF16 && job.Inputs.All(i => i.Tensor.DType == DType.BF16);
     }
 
     public int StatisticsPasses => 0;
 
     public bool ChunksAreIndependent => true;
 
-    public bool ReadsRawInputs { get; }
+    public bool ReadsStoredBytes { get; }
 
     public void Observe(int pass, MergeBuffers buffers, MergeChunk chunk) =>
         throw new InvalidOperationException("linear merges have no statistics pass");
@@ -85,10 +85,11 @@ internal sealed class LinearTensorMerge : ITensorMerge, IRawInputMerge
         Finish(output);
     }
 
-    public void Accumulate(int input, ReadOnlySpan<byte> stored, Span<float> output) =>
-        Fused.AddScaledBf16(job.ComputeDType, MemoryMarshal.Cast<byte, ushort>(stored), weights[input], output);
+    public void MergeStored(ReadOnlySpan<nint> inputs, int count, Span<byte> output) =>
+        StoredWeightedSum.Compute(inputs, weights, count, job.ComputeDType == DType.BF16, normalize ? divisor : null,
+            MemoryMarshal.Cast<byte, ushort>(output));
 
-    public void Finish(Span<float> output)
+    private void Finish(Span<float> output)
     {
         Rounding.InPlace(job.ComputeDType, output);
         if (normalize)

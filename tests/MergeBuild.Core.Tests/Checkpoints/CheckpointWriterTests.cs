@@ -39,6 +39,29 @@ public class CheckpointWriterTests
     }
 
     [Fact]
+    public void Writing_behind_ranges_in_across_and_beyond_the_file_never_changes_its_bytes_or_throws()
+    {
+        using var temp = new TempFolder();
+        var path = temp.Combine("written.bin");
+        var bytes = new byte[3 * 4096 + 5];
+        new Random(7).NextBytes(bytes);
+        using (var file = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite))
+        {
+            RandomAccess.Write(file, bytes, 0);
+
+            // Advisory: the writer hands every window to it, so no range may throw or change what is in the file.
+            WriteBehind.Start(file, 0, bytes.Length);
+            WriteBehind.Start(file, 4000, 200);
+            WriteBehind.Start(file, bytes.Length - 3, 1 << 20);
+            WriteBehind.Start(file, 1L << 40, 4096);
+            WriteBehind.Start(file, 10, 0);
+            RandomAccess.FlushToDisk(file);
+        }
+
+        Assert.Equal(bytes, File.ReadAllBytes(path));
+    }
+
+    [Fact]
     public void Out_of_bounds_and_unknown_writes_are_rejected()
     {
         using var temp = new TempFolder();

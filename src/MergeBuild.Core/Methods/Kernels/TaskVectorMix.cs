@@ -113,7 +113,7 @@ internal static class TaskVectorMix
     }
 
     /// <inheritdoc cref="AddFirst(Vector512{float}, Vector512{float})"/>
-    private static float AddFirst(float a, float b) =>
+    internal static float AddFirst(float a, float b) =>
         float.IsNaN(a) ? BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(a) | 0x0040_0000u) : a + b;
 
     private static bool AllFinite(ReadOnlySpan<float> weights)
@@ -130,7 +130,7 @@ internal static class TaskVectorMix
     }
 
     /// <summary>Without consensus the divisor is Σw over all models, 1 where it is below D(1e-8) in magnitude.</summary>
-    private static float LinearDivisor(ReadOnlySpan<float> weights, DType dtype)
+    internal static float LinearDivisor(ReadOnlySpan<float> weights, DType dtype)
     {
         var weightSum = 0f;
         foreach (var w in weights)
@@ -155,12 +155,12 @@ internal static class TaskVectorMix
     /// JIT may swap the operands of a vector add, which would pick b's NaN instead.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> AddFirst(Vector512<float> a, Vector512<float> b) =>
+    internal static Vector512<float> AddFirst(Vector512<float> a, Vector512<float> b) =>
         Vector512.ConditionalSelect(Vector512.Equals(a, a), a + b, (a.AsUInt32() | Vector512.Create(0x0040_0000u)).AsSingle());
 
     /// <inheritdoc cref="AddFirst(Vector512{float}, Vector512{float})"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> AddFirst(Vector256<float> a, Vector256<float> b) =>
+    internal static Vector256<float> AddFirst(Vector256<float> a, Vector256<float> b) =>
         Vector256.ConditionalSelect(Vector256.Equals(a, a), a + b, (a.AsUInt32() | Vector256.Create(0x0040_0000u)).AsSingle());
 
     // Its own JIT root: inlined into a large caller, the JIT would run out of budget to inline the vector helpers.

@@ -16,7 +16,7 @@ namespace MergeBuild.Methods;
 /// DELLA; 1 (bf16) or 2 (other dtypes) for TIES and breadcrumbs, plus one with rescale. The output is bit-identical to
 /// <see cref="GeneralizedTaskArithmeticMethod.Merge"/> on the whole tensor.
 /// </remarks>
-internal sealed class GtaStream : ITensorMerge
+internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
 {
     private readonly string methodName;
     private readonly DType dtype;
@@ -26,6 +26,7 @@ internal sealed class GtaStream : ITensorMerge
     private readonly bool normalize;
     private readonly double lambda;
     private readonly MergeBuildException? failure;
+    private readonly StoredTaskVectorSum.Settings storedSettings;
 
     /// <param name="methodName">The method's name (for errors).</param>
     /// <param name="job">The tensor.</param>
@@ -50,6 +51,14 @@ internal sealed class GtaStream : ITensorMerge
         StatisticsPasses = failure is not null ? 1 : sparsifiers.Aggregate(0, (most, s) => Math.Max(most, s?.Passes ?? 0));
         ChunksAreIndependent = failure is null && sparsifiers.All(s => s?.ChunksAreIndependent ?? true);
         StateBytes = sparsifiers.Sum(s => s?.StateBytes ?? 0);
+
+        // Plain task arithmetic over bf16 checkpoints (the common case) runs from stored bytes to stored bytes.
+        ReadsStoredBytes = failure is null && !consensus && sparsifiers.Length > 0 && sparsifiers.All(s => s is null) &&
+                           dtype is DType.BF16 or DType.F32 && weights.All(float.IsFinite) && !double.IsNaN(lambda) &&
+                           job.Vocabulary is null && job.OutputDType == DType.BF16 && job.Base?.Tensor.DType == DType.BF16 &&
+                           job.Inputs.All(i => i.Tensor.DType == DType.BF16);
+        storedSettings = new StoredTaskVectorSum.Settings(dtype == DType.BF16,
+            normalize ? TaskVectorMix.LinearDivisor(weights, dtype) : null, (float)lambda);
     }
 
     public int StatisticsPasses { get; }
@@ -57,6 +66,13 @@ internal sealed class GtaStream : ITensorMerge
     public bool ChunksAreIndependent { get; }
 
     public long StateBytes { get; }
+
+    public bool ReadsStoredBytes { get; }
+
+    /// <summary>The fine-tunes' addresses come first, the base model's last (see <see cref="IStoredBytesMerge"/>).</summary>
+    public void MergeStored(ReadOnlySpan<nint> inputs, int count, Span<byte> output) =>
+        StoredTaskVectorSum.Compute(inputs[..^1], inputs[^1], weights, count, storedSettings,
+            System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(output));
 
     public void Observe(int pass, MergeBuffers buffers, MergeChunk chunk)
     {

@@ -1,0 +1,220 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using MergeBuild.Tensors;
+
+namespace MergeBuild.Methods.Kernels;
+
+/// <summary>
+/// Plain task arithmetic (no sparsifier, no sign election) from the stored bf16 bits of the fine-tunes and the base
+/// straight to the stored bits of the bf16 output, one pass over each input with every value in registers:
+/// <c>out = D(b + D(D(D(Σᵢ D(D(xᵢ − b) · wᵢ)) / divisor) · λ))</c>, where D rounds to the compute dtype (bf16 or
+/// float32), the division only when normalizing and the scaling only when λ ≠ 1.
+/// </summary>
+/// <remarks>
+/// The same operations, in the same order and with the same NaN rule (<see cref="TaskVectorMix.AddFirst(float, float)"/>),
+/// as decoding every input, <see cref="Fused.Difference"/>, <see cref="TaskVectorMix.Mix"/> and encoding
+/// (<c>StoredTaskVectorSumTests</c> compare them bit for bit). Weights and λ must be finite, as the vector mixer needs.
+/// </remarks>
+internal static unsafe class StoredTaskVectorSum
+{
+    /// <summary>What stays fixed for a tensor.</summary>
+    /// <param name="RoundToBf16">True when the compute dtype is bf16, false for float32.</param>
+    /// <param name="Divisor">Σw (see <see cref="TaskVectorMix.LinearDivisor"/>) when normalizing, else null.</param>
+    /// <param name="Lambda">The scale of the merged task vector (1 leaves it alone).</param>
+    public readonly record struct Settings(bool RoundToBf16, float? Divisor, float Lambda);
+
+    /// <param name="inputs">The address of each fine-tune's first stored bf16 value, in recipe order.</param>
+    /// <param name="baseModel">The address of the base model's first stored bf16 value.</param>
+    /// <param name="weights">One weight per fine-tune, rounded to the compute dtype.</param>
+    /// <param name="count">Elements to compute (every input holds at least as many).</param>
+    /// <param name="settings">Rounding, normalization and λ.</param>
+    /// <param name="output">The output's stored bf16 values.</param>
+    public static void Compute(ReadOnlySpan<nint> inputs, nint baseModel, ReadOnlySpan<float> weights, int count,
+        Settings settings, Span<ushort> output)
+    {
+        if (inputs.Length == 0 || weights.Length != inputs.Length)
+        {
+            throw new ArgumentException("One weight per fine-tune (at least one) is needed.", nameof(weights));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfLessThan(output.Length, count, nameof(output));
+        var done = 0;
+        fixed (ushort* destination = output)
+        {
+            if (Vector512.IsHardwareAccelerated)
+            {
+                done = Compute512(inputs, (ushort*)baseModel, weights, count, settings, destination);
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                done = Compute256(inputs, (ushort*)baseModel, weights, count, settings, destination);
+            }
+
+            for (var e = done; e < count; e++)
+            {
+                destination[e] = Element(inputs, (ushort*)baseModel, weights, e, settings);
+            }
+        }
+    }
+
+    private static ushort Element(ReadOnlySpan<nint> inputs, ushort* baseModel, ReadOnlySpan<float> weights, int e,
+        Settings s)
+    {
+        var b = BFloat16.ToSingle(baseModel[e]);
+        var mixed = 0f;
+        for (var m = 0; m < inputs.Length; m++)
+        {
+            var delta = R(s.RoundToBf16, BFloat16.ToSingle(((ushort*)inputs[m])[e]) - b);
+            var weighted = R(s.RoundToBf16, delta * weights[m]);
+            mixed = m == 0 ? weighted : TaskVectorMix.AddFirst(mixed, weighted);
+        }
+
+        mixed = R(s.RoundToBf16, mixed);
+        if (s.Divisor is { } divisor)
+        {
+            mixed = R(s.RoundToBf16, mixed / divisor);
+        }
+
+        if (s.Lambda != 1f)
+        {
+            mixed = R(s.RoundToBf16, mixed * s.Lambda);
+        }
+
+        return BFloat16.FromSingle(R(s.RoundToBf16, TaskVectorMix.AddFirst(mixed, b)));
+    }
+
+    private static float R(bool toBf16, float value) => toBf16 ? BFloat16.Round(value) : value;
+
+    internal static int Compute512(ReadOnlySpan<nint> inputs, ushort* baseModel, ReadOnlySpan<float> weights, int count,
+        Settings s, ushort* output)
+    {
+        const int Step = 32; // one Vector512<ushort> of each input: two Vector512<float>
+        var bf16 = s.RoundToBf16;
+        var normalize = s.Divisor.HasValue;
+        var divisor = Vector512.Create(s.Divisor.GetValueOrDefault(1f));
+        var applyLambda = s.Lambda != 1f;
+        var lambda = Vector512.Create(s.Lambda);
+        var i = 0;
+        for (; i <= count - Step; i += Step)
+        {
+            var (baseLower, baseUpper) = Widen(baseModel + i);
+            var (lower, upper) = Widen((ushort*)inputs[0] + i);
+            var first = Weighted(lower, baseLower, weights[0], bf16);
+            var second = Weighted(upper, baseUpper, weights[0], bf16);
+            for (var m = 1; m < inputs.Length; m++)
+            {
+                (lower, upper) = Widen((ushort*)inputs[m] + i);
+                first = TaskVectorMix.AddFirst(first, Weighted(lower, baseLower, weights[m], bf16));
+                second = TaskVectorMix.AddFirst(second, Weighted(upper, baseUpper, weights[m], bf16));
+            }
+
+            first = Finish(first, baseLower, bf16, normalize, divisor, applyLambda, lambda);
+            second = Finish(second, baseUpper, bf16, normalize, divisor, applyLambda, lambda);
+            Vector512.Narrow(Vector512.ShiftRightLogical(first.AsUInt32(), 16),
+                Vector512.ShiftRightLogical(second.AsUInt32(), 16)).Store(output + i);
+        }
+
+        return i;
+    }
+
+    internal static int Compute256(ReadOnlySpan<nint> inputs, ushort* baseModel, ReadOnlySpan<float> weights, int count,
+        Settings s, ushort* output)
+    {
+        const int Step = 16;
+        var bf16 = s.RoundToBf16;
+        var normalize = s.Divisor.HasValue;
+        var divisor = Vector256.Create(s.Divisor.GetValueOrDefault(1f));
+        var applyLambda = s.Lambda != 1f;
+        var lambda = Vector256.Create(s.Lambda);
+        var i = 0;
+        for (; i <= count - Step; i += Step)
+        {
+            var (baseLower, baseUpper) = Widen256(baseModel + i);
+            var (lower, upper) = Widen256((ushort*)inputs[0] + i);
+            var first = Weighted(lower, baseLower, weights[0], bf16);
+            var second = Weighted(upper, baseUpper, weights[0], bf16);
+            for (var m = 1; m < inputs.Length; m++)
+            {
+                (lower, upper) = Widen256((ushort*)inputs[m] + i);
+                first = TaskVectorMix.AddFirst(first, Weighted(lower, baseLower, weights[m], bf16));
+                second = TaskVectorMix.AddFirst(second, Weighted(upper, baseUpper, weights[m], bf16));
+            }
+
+            first = Finish(first, baseLower, bf16, normalize, divisor, applyLambda, lambda);
+            second = Finish(second, baseUpper, bf16, normalize, divisor, applyLambda, lambda);
+            Vector256.Narrow(Vector256.ShiftRightLogical(first.AsUInt32(), 16),
+                Vector256.ShiftRightLogical(second.AsUInt32(), 16)).Store(output + i);
+        }
+
+        return i;
+    }
+
+    /// <summary>32 stored bf16 values decoded (exactly) into two float32 vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<float> Lower, Vector512<float> Upper) Widen(ushort* at)
+    {
+        var (lower, upper) = Vector512.Widen(Vector512.Load(at));
+        return (Vector512.ShiftLeft(lower, 16).AsSingle(), Vector512.ShiftLeft(upper, 16).AsSingle());
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<float> Lower, Vector256<float> Upper) Widen256(ushort* at)
+    {
+        var (lower, upper) = Vector256.Widen(Vector256.Load(at));
+        return (Vector256.ShiftLeft(lower, 16).AsSingle(), Vector256.ShiftLeft(upper, 16).AsSingle());
+    }
+
+    /// <summary><c>D(D(x − b) · w)</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Weighted(Vector512<float> x, Vector512<float> b, float weight, bool bf16) =>
+        R(bf16, R(bf16, x - b) * Vector512.Create(weight));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Weighted(Vector256<float> x, Vector256<float> b, float weight, bool bf16) =>
+        R(bf16, R(bf16, x - b) * Vector256.Create(weight));
+
+    /// <summary>The sum rounded, normalized, scaled, added to the base; then rounded to bf16 for storing.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Finish(Vector512<float> mixed, Vector512<float> b, bool bf16, bool normalize,
+        Vector512<float> divisor, bool applyLambda, Vector512<float> lambda)
+    {
+        mixed = R(bf16, mixed);
+        if (normalize)
+        {
+            mixed = R(bf16, mixed / divisor);
+        }
+
+        if (applyLambda)
+        {
+            mixed = R(bf16, mixed * lambda);
+        }
+
+        // Rounded to the compute dtype, then (float32 compute) to bf16 by the output encoding: bf16 rounds once.
+        return Rounding.Bf16(TaskVectorMix.AddFirst(mixed, b));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Finish(Vector256<float> mixed, Vector256<float> b, bool bf16, bool normalize,
+        Vector256<float> divisor, bool applyLambda, Vector256<float> lambda)
+    {
+        mixed = R(bf16, mixed);
+        if (normalize)
+        {
+            mixed = R(bf16, mixed / divisor);
+        }
+
+        if (applyLambda)
+        {
+            mixed = R(bf16, mixed * lambda);
+        }
+
+        return Rounding.Bf16(TaskVectorMix.AddFirst(mixed, b));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> R(bool bf16, Vector512<float> value) => bf16 ? Rounding.Bf16(value) : value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> R(bool bf16, Vector256<float> value) => bf16 ? Rounding.Bf16(value) : value;
+}
