@@ -25,6 +25,21 @@ public static class Rounding
         }
     }
 
+    /// <summary>
+    /// <paramref name="value"/> rounded to bf16 when the compute dtype is bf16 (<paramref name="toBf16"/>), unchanged
+    /// for float32: the step after every torch op in a kernel compiled for both.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Bf16If(bool toBf16, float value) => toBf16 ? BFloat16.Round(value) : value;
+
+    /// <inheritdoc cref="Bf16If(bool, float)"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Bf16If(bool toBf16, Vector512<float> value) => toBf16 ? Bf16(value) : value;
+
+    /// <inheritdoc cref="Bf16If(bool, float)"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Bf16If(bool toBf16, Vector256<float> value) => toBf16 ? Bf16(value) : value;
+
     /// <summary>One vector rounded to bf16 (round to nearest even; NaN stays a quiet NaN).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Bf16(Vector512<float> value)

@@ -65,26 +65,24 @@ internal static unsafe class StoredTaskVectorSum
         var mixed = 0f;
         for (var m = 0; m < inputs.Length; m++)
         {
-            var delta = R(s.RoundToBf16, BFloat16.ToSingle(((ushort*)inputs[m])[e]) - b);
-            var weighted = R(s.RoundToBf16, delta * weights[m]);
+            var delta = Rounding.Bf16If(s.RoundToBf16, BFloat16.ToSingle(((ushort*)inputs[m])[e]) - b);
+            var weighted = Rounding.Bf16If(s.RoundToBf16, delta * weights[m]);
             mixed = m == 0 ? weighted : TaskVectorMix.AddFirst(mixed, weighted);
         }
 
-        mixed = R(s.RoundToBf16, mixed);
+        mixed = Rounding.Bf16If(s.RoundToBf16, mixed);
         if (s.Divisor is { } divisor)
         {
-            mixed = R(s.RoundToBf16, mixed / divisor);
+            mixed = Rounding.Bf16If(s.RoundToBf16, mixed / divisor);
         }
 
         if (s.Lambda != 1f)
         {
-            mixed = R(s.RoundToBf16, mixed * s.Lambda);
+            mixed = Rounding.Bf16If(s.RoundToBf16, mixed * s.Lambda);
         }
 
-        return BFloat16.FromSingle(R(s.RoundToBf16, TaskVectorMix.AddFirst(mixed, b)));
+        return BFloat16.FromSingle(Rounding.Bf16If(s.RoundToBf16, TaskVectorMix.AddFirst(mixed, b)));
     }
-
-    private static float R(bool toBf16, float value) => toBf16 ? BFloat16.Round(value) : value;
 
     internal static int Compute512(ReadOnlySpan<nint> inputs, ushort* baseModel, ReadOnlySpan<float> weights, int count,
         Settings s, ushort* output)
@@ -168,26 +166,26 @@ internal static unsafe class StoredTaskVectorSum
     /// <summary><c>D(D(x − b) · w)</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Weighted(Vector512<float> x, Vector512<float> b, float weight, bool bf16) =>
-        R(bf16, R(bf16, x - b) * Vector512.Create(weight));
+        Rounding.Bf16If(bf16, Rounding.Bf16If(bf16, x - b) * Vector512.Create(weight));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Weighted(Vector256<float> x, Vector256<float> b, float weight, bool bf16) =>
-        R(bf16, R(bf16, x - b) * Vector256.Create(weight));
+        Rounding.Bf16If(bf16, Rounding.Bf16If(bf16, x - b) * Vector256.Create(weight));
 
     /// <summary>The sum rounded, normalized, scaled, added to the base; then rounded to bf16 for storing.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Finish(Vector512<float> mixed, Vector512<float> b, bool bf16, bool normalize,
         Vector512<float> divisor, bool applyLambda, Vector512<float> lambda)
     {
-        mixed = R(bf16, mixed);
+        mixed = Rounding.Bf16If(bf16, mixed);
         if (normalize)
         {
-            mixed = R(bf16, mixed / divisor);
+            mixed = Rounding.Bf16If(bf16, mixed / divisor);
         }
 
         if (applyLambda)
         {
-            mixed = R(bf16, mixed * lambda);
+            mixed = Rounding.Bf16If(bf16, mixed * lambda);
         }
 
         // Rounded to the compute dtype, then (float32 compute) to bf16 by the output encoding: bf16 rounds once.
@@ -198,23 +196,17 @@ internal static unsafe class StoredTaskVectorSum
     private static Vector256<float> Finish(Vector256<float> mixed, Vector256<float> b, bool bf16, bool normalize,
         Vector256<float> divisor, bool applyLambda, Vector256<float> lambda)
     {
-        mixed = R(bf16, mixed);
+        mixed = Rounding.Bf16If(bf16, mixed);
         if (normalize)
         {
-            mixed = R(bf16, mixed / divisor);
+            mixed = Rounding.Bf16If(bf16, mixed / divisor);
         }
 
         if (applyLambda)
         {
-            mixed = R(bf16, mixed * lambda);
+            mixed = Rounding.Bf16If(bf16, mixed * lambda);
         }
 
         return Rounding.Bf16(TaskVectorMix.AddFirst(mixed, b));
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> R(bool bf16, Vector512<float> value) => bf16 ? Rounding.Bf16(value) : value;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> R(bool bf16, Vector256<float> value) => bf16 ? Rounding.Bf16(value) : value;
 }

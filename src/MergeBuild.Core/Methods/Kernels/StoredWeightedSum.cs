@@ -55,21 +55,19 @@ internal static unsafe class StoredWeightedSum
                 var sum = 0f;
                 for (var k = 0; k < inputs.Length; k++)
                 {
-                    sum += Round(roundToBf16, BFloat16.ToSingle(((ushort*)inputs[k])[i]) * weights[k]);
+                    sum += Rounding.Bf16If(roundToBf16, BFloat16.ToSingle(((ushort*)inputs[k])[i]) * weights[k]);
                 }
 
-                sum = Round(roundToBf16, sum);
+                sum = Rounding.Bf16If(roundToBf16, sum);
                 if (normalize)
                 {
-                    sum = Round(roundToBf16, sum / by);
+                    sum = Rounding.Bf16If(roundToBf16, sum / by);
                 }
 
                 destination[i] = BFloat16.FromSingle(sum);
             }
         }
     }
-
-    private static float Round(bool toBf16, float value) => toBf16 ? BFloat16.Round(value) : value;
 
     internal static int Compute512(ReadOnlySpan<nint> inputs, ReadOnlySpan<float> weights, int count, bool roundToBf16,
         bool normalize, float divisor, ushort* output)
@@ -85,8 +83,8 @@ internal static unsafe class StoredWeightedSum
             {
                 var weight = Vector512.Create(weights[k]);
                 var (lower, upper) = Vector512.Widen(Vector512.Load((ushort*)inputs[k] + i));
-                first += Round(roundToBf16, Vector512.ShiftLeft(lower, 16).AsSingle() * weight);
-                second += Round(roundToBf16, Vector512.ShiftLeft(upper, 16).AsSingle() * weight);
+                first += Rounding.Bf16If(roundToBf16, Vector512.ShiftLeft(lower, 16).AsSingle() * weight);
+                second += Rounding.Bf16If(roundToBf16, Vector512.ShiftLeft(upper, 16).AsSingle() * weight);
             }
 
             first = Finish(roundToBf16, normalize, by, first);
@@ -112,8 +110,8 @@ internal static unsafe class StoredWeightedSum
             {
                 var weight = Vector256.Create(weights[k]);
                 var (lower, upper) = Vector256.Widen(Vector256.Load((ushort*)inputs[k] + i));
-                first += Round(roundToBf16, Vector256.ShiftLeft(lower, 16).AsSingle() * weight);
-                second += Round(roundToBf16, Vector256.ShiftLeft(upper, 16).AsSingle() * weight);
+                first += Rounding.Bf16If(roundToBf16, Vector256.ShiftLeft(lower, 16).AsSingle() * weight);
+                second += Rounding.Bf16If(roundToBf16, Vector256.ShiftLeft(upper, 16).AsSingle() * weight);
             }
 
             first = Finish(roundToBf16, normalize, by, first);
@@ -125,23 +123,15 @@ internal static unsafe class StoredWeightedSum
         return i;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Round(bool toBf16, Vector512<float> value) =>
-        toBf16 ? Rounding.Bf16(value) : value;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Round(bool toBf16, Vector256<float> value) =>
-        toBf16 ? Rounding.Bf16(value) : value;
-
     // The sum rounded to the compute dtype (and divided and rounded again), then, when that is float32, rounded to bf16
     // for storing as the output encoding does (for bf16 that rounding would be the identity).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Finish(bool roundToBf16, bool normalize, Vector512<float> divisor, Vector512<float> sum)
     {
-        sum = Round(roundToBf16, sum);
+        sum = Rounding.Bf16If(roundToBf16, sum);
         if (normalize)
         {
-            sum = Round(roundToBf16, sum / divisor);
+            sum = Rounding.Bf16If(roundToBf16, sum / divisor);
         }
 
         return roundToBf16 ? sum : Rounding.Bf16(sum);
@@ -150,10 +140,10 @@ internal static unsafe class StoredWeightedSum
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Finish(bool roundToBf16, bool normalize, Vector256<float> divisor, Vector256<float> sum)
     {
-        sum = Round(roundToBf16, sum);
+        sum = Rounding.Bf16If(roundToBf16, sum);
         if (normalize)
         {
-            sum = Round(roundToBf16, sum / divisor);
+            sum = Rounding.Bf16If(roundToBf16, sum / divisor);
         }
 
         return roundToBf16 ? sum : Rounding.Bf16(sum);

@@ -144,12 +144,6 @@ internal static class TaskVectorMix
 
     private readonly record struct Settings(bool Bf16, bool Normalize, bool ApplyLambda, float Lambda, float Divisor);
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> R(Vector512<float> v, bool bf16) => bf16 ? Rounding.Bf16(v) : v;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> R(Vector256<float> v, bool bf16) => bf16 ? Rounding.Bf16(v) : v;
-
     /// <summary>
     /// a + b, returning a's NaN (quieted) when a is NaN, as the scalar <c>a + b</c> does on x86 when both are NaN. The
     /// JIT may swap the operands of a vector add, which would pick b's NaN instead.
@@ -173,13 +167,14 @@ internal static class TaskVectorMix
         var i = 0;
         for (; i <= output.Length - N; i += N)
         {
-            var mixed = R(Vector512.Create(deltas[0].AsSpan(i, N)) * Vector512.Create(weights[0]), s.Bf16);
+            var mixed = Rounding.Bf16If(s.Bf16, Vector512.Create(deltas[0].AsSpan(i, N)) * Vector512.Create(weights[0]));
             for (var m = 1; m < models; m++)
             {
-                mixed = AddFirst(mixed, R(Vector512.Create(deltas[m].AsSpan(i, N)) * Vector512.Create(weights[m]), s.Bf16));
+                mixed = AddFirst(mixed,
+                    Rounding.Bf16If(s.Bf16, Vector512.Create(deltas[m].AsSpan(i, N)) * Vector512.Create(weights[m])));
             }
 
-            Finish512(R(mixed, s.Bf16), Vector512.Create(s.Divisor), baseValues, output, i, s);
+            Finish512(Rounding.Bf16If(s.Bf16, mixed), Vector512.Create(s.Divisor), baseValues, output, i, s);
         }
 
         return i;
@@ -195,13 +190,14 @@ internal static class TaskVectorMix
         var i = 0;
         for (; i <= output.Length - N; i += N)
         {
-            var mixed = R(Vector256.Create(deltas[0].AsSpan(i, N)) * Vector256.Create(weights[0]), s.Bf16);
+            var mixed = Rounding.Bf16If(s.Bf16, Vector256.Create(deltas[0].AsSpan(i, N)) * Vector256.Create(weights[0]));
             for (var m = 1; m < models; m++)
             {
-                mixed = AddFirst(mixed, R(Vector256.Create(deltas[m].AsSpan(i, N)) * Vector256.Create(weights[m]), s.Bf16));
+                mixed = AddFirst(mixed,
+                    Rounding.Bf16If(s.Bf16, Vector256.Create(deltas[m].AsSpan(i, N)) * Vector256.Create(weights[m])));
             }
 
-            Finish256(R(mixed, s.Bf16), Vector256.Create(s.Divisor), baseValues, output, i, s);
+            Finish256(Rounding.Bf16If(s.Bf16, mixed), Vector256.Create(s.Divisor), baseValues, output, i, s);
         }
 
         return i;
@@ -219,16 +215,16 @@ internal static class TaskVectorMix
         {
             // The vote: the sign of D(Σ vᵢ) (a NaN sum elects −, as `sum >= 0` is false).
             // vᵢ = D(dᵢ·wᵢ) is kept in place of dᵢ for the second loop.
-            var vote = R(Vector512.Create(deltas[0].AsSpan(i, N)) * Vector512.Create(weights[0]), s.Bf16);
+            var vote = Rounding.Bf16If(s.Bf16, Vector512.Create(deltas[0].AsSpan(i, N)) * Vector512.Create(weights[0]));
             vote.CopyTo(deltas[0].AsSpan(i));
             for (var m = 1; m < models; m++)
             {
-                var weighted = R(Vector512.Create(deltas[m].AsSpan(i, N)) * Vector512.Create(weights[m]), s.Bf16);
+                var weighted = Rounding.Bf16If(s.Bf16, Vector512.Create(deltas[m].AsSpan(i, N)) * Vector512.Create(weights[m]));
                 weighted.CopyTo(deltas[m].AsSpan(i));
                 vote = AddFirst(vote, weighted);
             }
 
-            var positive = Vector512.GreaterThanOrEqual(R(vote, s.Bf16), Vector512<float>.Zero);
+            var positive = Vector512.GreaterThanOrEqual(Rounding.Bf16If(s.Bf16, vote), Vector512<float>.Zero);
             var mixed = Vector512<float>.Zero;
             var divisor = Vector512<float>.Zero;
             for (var m = 0; m < models; m++)
@@ -240,9 +236,9 @@ internal static class TaskVectorMix
                 divisor += Vector512.Create(weights[m]) & agree;
             }
 
-            divisor = R(divisor, s.Bf16);
+            divisor = Rounding.Bf16If(s.Bf16, divisor);
             divisor = Vector512.ConditionalSelect(Vector512.Equals(divisor, Vector512<float>.Zero), Vector512<float>.One, divisor);
-            Finish512(R(mixed, s.Bf16), divisor, baseValues, output, i, s);
+            Finish512(Rounding.Bf16If(s.Bf16, mixed), divisor, baseValues, output, i, s);
         }
 
         return i;
@@ -259,16 +255,16 @@ internal static class TaskVectorMix
         for (; i <= output.Length - N; i += N)
         {
             // vᵢ = D(dᵢ·wᵢ) is kept in place of dᵢ for the second loop.
-            var vote = R(Vector256.Create(deltas[0].AsSpan(i, N)) * Vector256.Create(weights[0]), s.Bf16);
+            var vote = Rounding.Bf16If(s.Bf16, Vector256.Create(deltas[0].AsSpan(i, N)) * Vector256.Create(weights[0]));
             vote.CopyTo(deltas[0].AsSpan(i));
             for (var m = 1; m < models; m++)
             {
-                var weighted = R(Vector256.Create(deltas[m].AsSpan(i, N)) * Vector256.Create(weights[m]), s.Bf16);
+                var weighted = Rounding.Bf16If(s.Bf16, Vector256.Create(deltas[m].AsSpan(i, N)) * Vector256.Create(weights[m]));
                 weighted.CopyTo(deltas[m].AsSpan(i));
                 vote = AddFirst(vote, weighted);
             }
 
-            var positive = Vector256.GreaterThanOrEqual(R(vote, s.Bf16), Vector256<float>.Zero);
+            var positive = Vector256.GreaterThanOrEqual(Rounding.Bf16If(s.Bf16, vote), Vector256<float>.Zero);
             var mixed = Vector256<float>.Zero;
             var divisor = Vector256<float>.Zero;
             for (var m = 0; m < models; m++)
@@ -280,9 +276,9 @@ internal static class TaskVectorMix
                 divisor += Vector256.Create(weights[m]) & agree;
             }
 
-            divisor = R(divisor, s.Bf16);
+            divisor = Rounding.Bf16If(s.Bf16, divisor);
             divisor = Vector256.ConditionalSelect(Vector256.Equals(divisor, Vector256<float>.Zero), Vector256<float>.One, divisor);
-            Finish256(R(mixed, s.Bf16), divisor, baseValues, output, i, s);
+            Finish256(Rounding.Bf16If(s.Bf16, mixed), divisor, baseValues, output, i, s);
         }
 
         return i;
@@ -295,15 +291,15 @@ internal static class TaskVectorMix
     {
         if (s.Normalize)
         {
-            mixed = R(mixed / divisor, s.Bf16);
+            mixed = Rounding.Bf16If(s.Bf16, mixed / divisor);
         }
 
         if (s.ApplyLambda)
         {
-            mixed = R(mixed * Vector512.Create(s.Lambda), s.Bf16);
+            mixed = Rounding.Bf16If(s.Bf16, mixed * Vector512.Create(s.Lambda));
         }
 
-        R(AddFirst(mixed, Vector512.Create(baseValues.Slice(i, 16))), s.Bf16).CopyTo(output.Slice(i));
+        Rounding.Bf16If(s.Bf16, AddFirst(mixed, Vector512.Create(baseValues.Slice(i, 16)))).CopyTo(output.Slice(i));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -312,14 +308,14 @@ internal static class TaskVectorMix
     {
         if (s.Normalize)
         {
-            mixed = R(mixed / divisor, s.Bf16);
+            mixed = Rounding.Bf16If(s.Bf16, mixed / divisor);
         }
 
         if (s.ApplyLambda)
         {
-            mixed = R(mixed * Vector256.Create(s.Lambda), s.Bf16);
+            mixed = Rounding.Bf16If(s.Bf16, mixed * Vector256.Create(s.Lambda));
         }
 
-        R(AddFirst(mixed, Vector256.Create(baseValues.Slice(i, 8))), s.Bf16).CopyTo(output.Slice(i));
+        Rounding.Bf16If(s.Bf16, AddFirst(mixed, Vector256.Create(baseValues.Slice(i, 8)))).CopyTo(output.Slice(i));
     }
 }
