@@ -67,6 +67,7 @@ internal sealed class TensorWorker(MergeRun run)
         try
         {
             reindexed = isReindexed ? ReindexedInputs.Read(job, run.Readers) : null;
+            var stored = StoredBytesMerge(state);
             var window = run.Options.WindowElements;
             for (var pass = 0; pass < state.StatisticsPasses; pass++)
             {
@@ -75,7 +76,15 @@ internal sealed class TensorWorker(MergeRun run)
                     run.CancellationToken.ThrowIfCancellationRequested();
                     var count = (int)Math.Min(window, job.ElementCount - start);
                     Prefetch(job, start + count, count);
-                    ForEachChunk(job, start, count, load: true, (b, chunk) => state.Observe(pass, b, chunk));
+                    if (stored is not null)
+                    {
+                        ForEachStoredChunk(job, start, count, (addresses, b, chunk) => stored.ObserveStored(pass, addresses, chunk, b));
+                    }
+                    else
+                    {
+                        ForEachChunk(job, start, count, load: true, (b, chunk) => state.Observe(pass, b, chunk));
+                    }
+
                     Release(job, start, count);
                 }
 
@@ -109,9 +118,13 @@ internal sealed class TensorWorker(MergeRun run)
             Prefetch(job, start + count, count);
         }
 
-        if (state is IStoredBytesMerge { ReadsStoredBytes: true } stored && reindexed is null)
+        if (StoredBytesMerge(state) is { } stored)
         {
-            MergeStoredChunks(job, stored, start, count);
+            ForEachStoredChunk(job, start, count, (addresses, b, chunk) =>
+            {
+                var at = (int)(chunk.Start - start) * outputSize;
+                stored.MergeStored(addresses, chunk, b, outputBytes.AsSpan(at, chunk.Count * outputSize));
+            });
         }
         else
         {
@@ -133,27 +146,33 @@ internal sealed class TensorWorker(MergeRun run)
         run.Progress.Written(job, bytes.Length);
     }
 
-    /// <summary>The output window of a merge that turns the inputs' stored bytes into the output's itself.</summary>
-    private unsafe void MergeStoredChunks(TensorJob job, IStoredBytesMerge merge, long start, int count)
+    /// <summary>The merge when it reads this tensor's stored bytes itself (re-indexed embeddings are decoded rows).</summary>
+    private IStoredBytesMerge? StoredBytesMerge(ITensorMerge state) =>
+        state is IStoredBytesMerge { ReadsStoredBytes: true } stored && reindexed is null ? stored : null;
+
+    private delegate void StoredChunkAction(ReadOnlySpan<nint> addresses, MergeBuffers buffers, MergeChunk chunk);
+
+    /// <summary>Calls <paramref name="body"/> with each chunk's stored-byte addresses (the base model's last).</summary>
+    private unsafe void ForEachStoredChunk(TensorJob job, long start, int count, StoredChunkAction body)
     {
-        var outputSize = DTypes.SizeOf(job.OutputDType);
         var chunkElements = run.Options.ChunkElements;
+        var b = Buffers(job, Math.Min(chunkElements, count));
         IReadOnlyList<JobInput> inputs = job.Base is null ? job.Inputs : [.. job.Inputs, job.Base];
         Span<nint> addresses = inputs.Count <= 16 ? stackalloc nint[inputs.Count] : new nint[inputs.Count];
         for (var offset = 0; offset < count; offset += chunkElements)
         {
-            var elements = Math.Min(chunkElements, count - offset);
+            var chunk = new MergeChunk(start + offset, Math.Min(chunkElements, count - offset), run.Options.RandomSeed);
             for (var i = 0; i < inputs.Count; i++)
             {
                 var tensor = inputs[i].Tensor;
                 var size = DTypes.SizeOf(tensor.DType);
-                var bytes = run.Readers[inputs[i].Model].GetBytes(tensor.Name, (start + offset) * size, elements * size);
+                var bytes = run.Readers[inputs[i].Model].GetBytes(tensor.Name, chunk.Start * size, chunk.Count * size);
 
                 // The span lies in a memory map, which never moves: its address stays valid while the reader is open.
                 addresses[i] = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(bytes));
             }
 
-            merge.MergeStored(addresses, elements, outputBytes.AsSpan(offset * outputSize, elements * outputSize));
+            body(addresses, b, chunk);
         }
     }
 

@@ -85,8 +85,8 @@ internal sealed class LinearTensorMerge : ITensorMerge, IStoredBytesMerge
         Finish(output);
     }
 
-    public void MergeStored(ReadOnlySpan<nint> inputs, int count, Span<byte> output) =>
-        StoredWeightedSum.Compute(inputs, weights, count, job.ComputeDType == DType.BF16, normalize ? divisor : null,
+    public void MergeStored(ReadOnlySpan<nint> inputs, MergeChunk chunk, MergeBuffers buffers, Span<byte> output) =>
+        StoredWeightedSum.Compute(inputs, weights, chunk.Count, job.ComputeDType == DType.BF16, normalize ? divisor : null,
             MemoryMarshal.Cast<byte, ushort>(output));
 
     private void Finish(Span<float> output)

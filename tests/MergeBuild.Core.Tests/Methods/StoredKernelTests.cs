@@ -6,7 +6,7 @@ using MergeBuild.Tensors;
 namespace MergeBuild.Core.Tests.Methods;
 
 /// <summary>
-/// The kernels that go from stored bf16 bits to stored bf16 bits (linear's weighted sum, plain task arithmetic)
+/// The kernels that read stored bf16 bits (linear's weighted sum, plain task arithmetic, a task vector)
 /// against mergekit's arithmetic written out here element by element: decode (exact), each torch op in float32 rounded
 /// to the compute dtype, the sum over models in float32 in recipe order, the final encode. Inputs are either random bit
 /// patterns (NaNs with payloads, infinities, −0, subnormals) or fine-tunes a small step from a base, where the
@@ -143,6 +143,47 @@ public unsafe class StoredKernelTests
         }
     }
 
+    [Theory]
+    [InlineData(true, 1000, false)]
+    [InlineData(true, 1000, true)]
+    [InlineData(false, 1000, false)]
+    [InlineData(false, 77, true)]
+    [InlineData(true, 5, true)]
+    public void The_task_vector_from_stored_bits_equals_mergekits_subtraction_bit_for_bit(bool bf16, int length,
+        bool randomBits)
+    {
+        var random = new Random(length * 13 + (bf16 ? 1 : 0));
+        var (inputs, baseValues) = Inputs(random, 1, length, randomBits);
+        var expected = new float[length];
+        for (var e = 0; e < length; e++)
+        {
+            expected[e] = Round(bf16, Decode(inputs[0][e]) - Decode(baseValues[e]));
+        }
+
+        var fineTune = Addresses(inputs)[0];
+        var baseAddress = Addresses([baseValues])[0];
+        var delta = new float[length];
+        StoredDifference.Compute(bf16, fineTune, baseAddress, delta);
+        AssertSameFloats(expected, delta, length);
+
+        fixed (float* destination = delta)
+        {
+            if (Vector256.IsHardwareAccelerated)
+            {
+                Array.Clear(delta);
+                var done = StoredDifference.Compute256(bf16, (ushort*)fineTune, (ushort*)baseAddress, length, destination);
+                AssertSameFloats(expected, delta, done);
+            }
+
+            if (Vector512.IsHardwareAccelerated)
+            {
+                Array.Clear(delta);
+                var done = StoredDifference.Compute512(bf16, (ushort*)fineTune, (ushort*)baseAddress, length, destination);
+                AssertSameFloats(expected, delta, done);
+            }
+        }
+    }
+
     /// <summary>Stored bf16 inputs (pinned, so their addresses stay valid) and a base to go with them.</summary>
     private static (ushort[][] Inputs, ushort[] Base) Inputs(Random random, int models, int length, bool randomBits)
     {
@@ -190,6 +231,17 @@ public unsafe class StoredKernelTests
             {
                 Assert.True(expected[e] == actual[e], $"element {e}: expected 0x{expected[e]:X4}, got 0x{actual[e]:X4}");
             }
+        }
+    }
+
+    /// <summary>Equal bits, except that a NaN only has to be a NaN.</summary>
+    private static void AssertSameFloats(float[] expected, float[] actual, int count)
+    {
+        for (var e = 0; e < count; e++)
+        {
+            var (want, got) = (BitConverter.SingleToUInt32Bits(expected[e]), BitConverter.SingleToUInt32Bits(actual[e]));
+            Assert.True(float.IsNaN(expected[e]) ? float.IsNaN(actual[e]) : want == got,
+                $"element {e}: expected 0x{want:X8}, got 0x{got:X8}");
         }
     }
 }

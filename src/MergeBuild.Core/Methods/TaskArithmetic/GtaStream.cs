@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using MergeBuild.Diagnostics;
 using MergeBuild.Methods.Kernels;
 using MergeBuild.Planning;
@@ -27,6 +28,7 @@ internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
     private readonly double lambda;
     private readonly MergeBuildException? failure;
     private readonly StoredTaskVectorSum.Settings storedSettings;
+    private readonly bool plainSum;
 
     /// <param name="methodName">The method's name (for errors).</param>
     /// <param name="job">The tensor.</param>
@@ -52,11 +54,13 @@ internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
         ChunksAreIndependent = failure is null && sparsifiers.All(s => s?.ChunksAreIndependent ?? true);
         StateBytes = sparsifiers.Sum(s => s?.StateBytes ?? 0);
 
-        // Plain task arithmetic over bf16 checkpoints (the common case) runs from stored bytes to stored bytes.
-        ReadsStoredBytes = failure is null && !consensus && sparsifiers.Length > 0 && sparsifiers.All(s => s is null) &&
-                           dtype is DType.BF16 or DType.F32 && weights.All(float.IsFinite) && !double.IsNaN(lambda) &&
+        // bf16 checkpoints (the common case) are read from their stored bytes; plain task arithmetic goes from stored
+        // bytes to stored bytes in one pass.
+        ReadsStoredBytes = failure is null && sparsifiers.Length > 0 && dtype is DType.BF16 or DType.F32 &&
                            job.Vocabulary is null && job.OutputDType == DType.BF16 && job.Base?.Tensor.DType == DType.BF16 &&
                            job.Inputs.All(i => i.Tensor.DType == DType.BF16);
+        plainSum = ReadsStoredBytes && !consensus && sparsifiers.All(s => s is null) && weights.All(float.IsFinite) &&
+                   !double.IsNaN(lambda);
         storedSettings = new StoredTaskVectorSum.Settings(dtype == DType.BF16,
             normalize ? TaskVectorMix.LinearDivisor(weights, dtype) : null, (float)lambda);
     }
@@ -70,9 +74,39 @@ internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
     public bool ReadsStoredBytes { get; }
 
     /// <summary>The fine-tunes' addresses come first, the base model's last (see <see cref="IStoredBytesMerge"/>).</summary>
-    public void MergeStored(ReadOnlySpan<nint> inputs, int count, Span<byte> output) =>
-        StoredTaskVectorSum.Compute(inputs[..^1], inputs[^1], weights, count, storedSettings,
-            System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(output));
+    public void ObserveStored(int pass, ReadOnlySpan<nint> inputs, MergeChunk chunk, MergeBuffers buffers)
+    {
+        for (var m = 0; m < sparsifiers.Length; m++)
+        {
+            if (sparsifiers[m] is { } sparsifier && pass < sparsifier.Passes)
+            {
+                sparsifier.Observe(pass, StoredDelta(inputs, m, chunk, buffers), chunk, buffers.Scratch);
+            }
+        }
+    }
+
+    /// <inheritdoc cref="ObserveStored"/>
+    public void MergeStored(ReadOnlySpan<nint> inputs, MergeChunk chunk, MergeBuffers buffers, Span<byte> output)
+    {
+        var stored = MemoryMarshal.Cast<byte, ushort>(output)[..chunk.Count];
+        if (plainSum)
+        {
+            StoredTaskVectorSum.Compute(inputs[..^1], inputs[^1], weights, chunk.Count, storedSettings, stored);
+            return;
+        }
+
+        var baseValues = Base(buffers, chunk);
+        BFloat16.ToSingle(StoredValues(inputs[^1], chunk), baseValues);
+        for (var m = 0; m < sparsifiers.Length; m++)
+        {
+            var delta = StoredDelta(inputs, m, chunk, buffers);
+            sparsifiers[m]?.Apply(delta, chunk, buffers.Scratch);
+        }
+
+        var mixed = buffers.Output.AsSpan(0, chunk.Count);
+        TaskVectorMix.Mix(dtype, buffers.Inputs, weights, baseValues, mixed, consensus, normalize, lambda);
+        BFloat16.FromSingle(mixed, stored);
+    }
 
     public void Observe(int pass, MergeBuffers buffers, MergeChunk chunk)
     {
@@ -130,6 +164,17 @@ internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
         Fused.Difference(dtype, delta, baseValues, delta);
         return delta;
     }
+
+    /// <summary>dₘ = D(xₘ − b) from the stored bytes, into the model's input buffer.</summary>
+    private Span<float> StoredDelta(ReadOnlySpan<nint> inputs, int model, MergeChunk chunk, MergeBuffers buffers)
+    {
+        var delta = buffers.Inputs[model].AsSpan(0, chunk.Count);
+        StoredDifference.Compute(dtype == DType.BF16, inputs[model], inputs[^1], delta);
+        return delta;
+    }
+
+    private static unsafe ReadOnlySpan<ushort> StoredValues(nint address, MergeChunk chunk) =>
+        new((void*)address, chunk.Count);
 
     private void ThrowIfFailed()
     {
