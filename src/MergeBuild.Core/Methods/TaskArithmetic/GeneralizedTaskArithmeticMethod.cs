@@ -154,11 +154,11 @@ public abstract class GeneralizedTaskArithmeticMethod : IMergeMethod
         {
             case Sparsification.Magnitude:
                 return new MagnitudeStream(dtype,
-                    new TopKSelection(MagnitudeSparsifier.Keep(density, count, job.OutputName), count), null, rescale);
+                    new TopKSelection(MagnitudeSparsifier.Keep(density, count, job.OutputName), count), null, rescale, count);
             case Sparsification.MagnitudeOutliers:
                 var (keep, outliers) = OutlierSparsifier.Ranks(density, PerModel(job, model, "gamma"), count);
                 return new MagnitudeStream(dtype, new TopKSelection(keep, count), new TopKSelection(outliers, count),
-                    rescale);
+                    rescale, count);
             case Sparsification.Random:
                 return new BernoulliStream(dtype, FloatCodec.Round(WorkDType.ForRandom(dtype), (float)density), rescale,
                     model, job.OutputName);

@@ -14,7 +14,8 @@ namespace MergeBuild.Methods;
 /// <remarks>
 /// The tensor takes as many statistics passes as its most demanding model: 0 for task arithmetic, DARE without
 /// rescale and every density ≥ 1 (then chunks are independent and run in parallel); 1 for DARE with rescale and
-/// DELLA; 1 (bf16) or 2 (other dtypes) for TIES and breadcrumbs, plus one with rescale. The output is bit-identical to
+/// DELLA; 1 (bf16) or 2 (other dtypes) for TIES and breadcrumbs, plus one with rescale, plus a recount in the rare
+/// case that a large tensor's banded histogram misses (<see cref="BandedHistogram"/>). The output is bit-identical to
 /// <see cref="GeneralizedTaskArithmeticMethod.Merge"/> on the whole tensor.
 /// </remarks>
 internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
@@ -50,7 +51,6 @@ internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
         this.lambda = lambda;
         this.failure = failure;
         // A failing tensor takes one pass so the error is raised on the worker, where the whole-tensor code raised it.
-        StatisticsPasses = failure is not null ? 1 : sparsifiers.Aggregate(0, (most, s) => Math.Max(most, s?.Passes ?? 0));
         ChunksAreIndependent = failure is null && sparsifiers.All(s => s?.ChunksAreIndependent ?? true);
         StateBytes = sparsifiers.Sum(s => s?.StateBytes ?? 0);
 
@@ -65,7 +65,9 @@ internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
             normalize ? TaskVectorMix.LinearDivisor(weights, dtype) : null, (float)lambda);
     }
 
-    public int StatisticsPasses { get; }
+    /// <summary>The most passes any model still plans (a magnitude sparsifier drops an unneeded recount).</summary>
+    public int StatisticsPasses =>
+        failure is not null ? 1 : sparsifiers.Aggregate(0, (most, s) => Math.Max(most, s?.Passes ?? 0));
 
     public bool ChunksAreIndependent { get; }
 

@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using MergeBuild.Tensors;
 
 namespace MergeBuild.Methods;
@@ -10,100 +8,130 @@ namespace MergeBuild.Methods;
 /// one order, found from magnitude histograms (<see cref="TopKSelection"/>) instead of a sort.
 /// </summary>
 /// <remarks>
-/// Passes: the high-bits histogram (and Σ|d| with rescale); for compute dtypes other than bf16 the low-bits histogram
-/// of the threshold buckets; with rescale, one pass applying the mask to sum Σ|masked|. State: one 32768-bucket
-/// histogram, and one 65536-bucket low histogram per selection when the dtype needs it.
+/// Passes, in order: the high-bits histogram (and Σ|d| with rescale), counted in bands for large tensors
+/// (<see cref="BandedHistogram"/>); a full recount, only when a band missed its threshold (planned, and dropped
+/// once the first pass shows it is not needed); for compute dtypes other than bf16 the low-bits histogram of the
+/// threshold buckets; with rescale, one pass applying the mask to sum Σ|masked|. State: the interleaved 32768-bucket
+/// histograms, and one 65536-bucket low histogram per selection when the dtype needs it.
 /// </remarks>
 internal sealed class MagnitudeStream : IStreamSparsifier
 {
+    private enum Phase
+    {
+        High,
+        Recount,
+        Low,
+        Rescale,
+    }
+
     private readonly DType dtype;
-    private readonly bool rescale;
     private readonly bool lowBitsZero;
     private readonly TopKSelection include;
     private readonly TopKSelection? exclude;
     private readonly OrderedL1Sum before;
     private readonly OrderedL1Sum after;
-    private long[]? histogram;
+    private readonly List<Phase> phases;
+    private BandedHistogram? histogram;
     private float? ratio;
 
     /// <param name="dtype">The compute dtype (the mask and the rescale are computed in it).</param>
     /// <param name="include">The entries kept…</param>
     /// <param name="exclude">…minus these (breadcrumbs' outliers), or null.</param>
     /// <param name="rescale">L1-rescale the kept entries.</param>
-    public MagnitudeStream(DType dtype, TopKSelection include, TopKSelection? exclude, bool rescale)
+    /// <param name="count">Entries in the tensor.</param>
+    /// <param name="minimumBandedCount">Tensors below this many entries are counted in full (tests lower it).</param>
+    public MagnitudeStream(DType dtype, TopKSelection include, TopKSelection? exclude, bool rescale, long count,
+        long minimumBandedCount = BandedHistogram.MinimumBandedCount)
     {
         this.dtype = dtype;
         this.include = include;
         this.exclude = exclude;
-        this.rescale = rescale;
         // bf16 values are float32 values with zero low halves: the high histogram already gives the exact key.
         lowBitsZero = dtype == DType.BF16;
         before = new OrderedL1Sum(dtype);
         after = new OrderedL1Sum(dtype);
-        Passes = (lowBitsZero ? 1 : 2) + (rescale ? 1 : 0);
+        histogram = new BandedHistogram(count, exclude is null ? [include] : [include, exclude], minimumBandedCount);
+        phases = [Phase.High];
+        if (histogram.IsBanded)
+        {
+            phases.Add(Phase.Recount);
+        }
+
+        if (!lowBitsZero)
+        {
+            phases.Add(Phase.Low);
+        }
+
+        if (rescale)
+        {
+            phases.Add(Phase.Rescale);
+        }
     }
 
-    public int Passes { get; }
+    /// <summary>The passes still planned: one fewer once the first pass shows that no recount is needed.</summary>
+    public int Passes => phases.Count;
 
     public bool ChunksAreIndependent => false;
 
-    public long StateBytes => 8L * Ways * TopKSelection.HighBuckets + 2 * TopKSelection.StateBytes(lowBitsZero);
-
-    /// <summary>
-    /// Interleaved histograms the counting pass spreads consecutive entries over, so that two neighbours in one
-    /// bucket do not wait on each other's increment (the counting loop is a seventh of a TIES merge's cycles; measured
-    /// on 16K-entry bf16 chunks: 0.65-0.77 ns per entry with one histogram, 0.59-0.62 with four).
-    /// </summary>
-    private const int Ways = 4;
-
-    private int LowPass => lowBitsZero ? -1 : 1;
-
-    private int RescalePass => rescale ? Passes - 1 : -1;
+    public long StateBytes => BandedHistogram.StateBytes(1 << 14) + 2 * TopKSelection.StateBytes(lowBitsZero);
 
     public void Observe(int pass, Span<float> delta, MergeChunk chunk, float[] scratch)
     {
-        if (pass == 0)
+        switch (phases[pass])
         {
-            // Allocated on first use: the executor also begins a tensor just to ask how it runs.
-            histogram ??= new long[Ways * TopKSelection.HighBuckets];
-            Count(delta, histogram);
-            if (rescale)
-            {
-                before.Add(delta);
-            }
-        }
-        else if (pass == LowPass)
-        {
-            CountLow(delta);
-        }
-        else if (pass == RescalePass)
-        {
-            var masked = scratch.AsSpan(0, delta.Length);
-            delta.CopyTo(masked);
-            TopKMask.Apply(masked, include, exclude);
-            after.Add(masked);
+            case Phase.High:
+                histogram!.Add(delta);
+                if (phases.Contains(Phase.Rescale))
+                {
+                    before.Add(delta);
+                }
+
+                break;
+            case Phase.Recount:
+                histogram!.Add(delta);
+                break;
+            case Phase.Low:
+                CountLow(delta);
+                break;
+            case Phase.Rescale:
+                var masked = scratch.AsSpan(0, delta.Length);
+                delta.CopyTo(masked);
+                TopKMask.Apply(masked, include, exclude);
+                after.Add(masked);
+                break;
         }
     }
 
     public void EndPass(int pass)
     {
-        if (pass == 0)
+        switch (phases[pass])
         {
-            histogram ??= new long[Ways * TopKSelection.HighBuckets];
-            var total = Fold(histogram);
-            include.ReadHigh(total, lowBitsZero);
-            exclude?.ReadHigh(total, lowBitsZero);
-            histogram = null;
-        }
-        else if (pass == LowPass)
-        {
-            ReadLow(include);
-            ReadLow(exclude);
-        }
+            case Phase.High or Phase.Recount:
+                var total = histogram!.Total();
+                include.ReadHigh(total, lowBitsZero);
+                exclude?.ReadHigh(total, lowBitsZero);
+                if (phases[pass] == Phase.High && phases.Contains(Phase.Recount))
+                {
+                    if (histogram.Covers(include) && (exclude is null || histogram.Covers(exclude)))
+                    {
+                        phases.Remove(Phase.Recount);
+                    }
+                    else
+                    {
+                        histogram.CountInFull();
+                        break;
+                    }
+                }
 
-        if (pass == RescalePass)
-        {
-            ratio = L1Rescale.Ratio(before.Rounded(dtype), after.Rounded(dtype), dtype);
+                histogram = null;
+                break;
+            case Phase.Low:
+                ReadLow(include);
+                ReadLow(exclude);
+                break;
+            case Phase.Rescale:
+                ratio = L1Rescale.Ratio(before.Rounded(dtype), after.Rounded(dtype), dtype);
+                break;
         }
 
         // The next pass (a rescale pass or the output) walks the tensor from its first entry again.
@@ -126,43 +154,6 @@ internal sealed class MagnitudeStream : IStreamSparsifier
         {
             selection.ReadLow();
         }
-    }
-
-    private static void Count(ReadOnlySpan<float> values, long[] histogram)
-    {
-        // Buckets are below 32768 by construction: skip the bounds checks in the hottest loop of the pass.
-        const int Buckets = TopKSelection.HighBuckets;
-        ref var first = ref MemoryMarshal.GetArrayDataReference(histogram);
-        ref var second = ref Unsafe.Add(ref first, Buckets);
-        ref var third = ref Unsafe.Add(ref first, 2 * Buckets);
-        ref var fourth = ref Unsafe.Add(ref first, 3 * Buckets);
-        ref var bits = ref Unsafe.As<float, uint>(ref MemoryMarshal.GetReference(values));
-        var i = 0;
-        for (; i <= values.Length - Ways; i += Ways)
-        {
-            Unsafe.Add(ref first, (int)(Unsafe.Add(ref bits, i) >> 16) & 0x7FFF)++;
-            Unsafe.Add(ref second, (int)(Unsafe.Add(ref bits, i + 1) >> 16) & 0x7FFF)++;
-            Unsafe.Add(ref third, (int)(Unsafe.Add(ref bits, i + 2) >> 16) & 0x7FFF)++;
-            Unsafe.Add(ref fourth, (int)(Unsafe.Add(ref bits, i + 3) >> 16) & 0x7FFF)++;
-        }
-
-        for (; i < values.Length; i++)
-        {
-            Unsafe.Add(ref first, (int)(Unsafe.Add(ref bits, i) >> 16) & 0x7FFF)++;
-        }
-    }
-
-    /// <summary>Adds the interleaved histograms into the first; returns it.</summary>
-    private static ReadOnlySpan<long> Fold(long[] histogram)
-    {
-        var total = histogram.AsSpan(0, TopKSelection.HighBuckets);
-        for (var way = 1; way < Ways; way++)
-        {
-            System.Numerics.Tensors.TensorPrimitives.Add(total,
-                histogram.AsSpan(way * TopKSelection.HighBuckets, TopKSelection.HighBuckets), total);
-        }
-
-        return total;
     }
 
     private void CountLow(ReadOnlySpan<float> values)

@@ -26,8 +26,11 @@ internal sealed class TopKSelection
     {
         None = k <= 0;
         All = k >= count;
-        Remaining = k;
+        K = k;
     }
+
+    /// <summary>How many entries are selected.</summary>
+    public long K { get; }
 
     /// <summary>Nothing is selected (k ≤ 0).</summary>
     public bool None { get; }
@@ -47,9 +50,13 @@ internal sealed class TopKSelection
     /// <summary>The high 16 bits of the threshold key, once the high histogram has been read (−1 before).</summary>
     public int Bucket { get; private set; } = -1;
 
+    /// <summary>How many of the threshold bucket's entries are selected, once the high histogram has been read.</summary>
     private long Remaining { get; set; }
 
-    /// <summary>Reads the high-bits histogram; <paramref name="lowBitsZero"/> when every key has zero low 16 bits (bf16).</summary>
+    /// <summary>
+    /// Reads the high-bits histogram; <paramref name="lowBitsZero"/> when every key has zero low 16 bits (bf16). Reading
+    /// another histogram later (a recount) starts over.
+    /// </summary>
     public void ReadHigh(ReadOnlySpan<long> histogram, bool lowBitsZero)
     {
         if (None || All)
@@ -57,7 +64,7 @@ internal sealed class TopKSelection
             return;
         }
 
-        Bucket = Walk(histogram, Remaining, out var remaining);
+        Bucket = Walk(histogram, K, out var remaining);
         Remaining = remaining;
         if (lowBitsZero)
         {

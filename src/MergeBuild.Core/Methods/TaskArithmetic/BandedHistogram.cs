@@ -1,0 +1,303 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace MergeBuild.Methods;
+
+/// <summary>
+/// The high-bits magnitude histogram that streamed top-k selections are read from (see <see cref="TopKSelection"/>),
+/// counted for large tensors at a third of the cost: one scattered increment per entry is the slow part of counting
+/// (about 0.6 ns an entry on the 2-core test VM, however the counters are interleaved), and a selection only needs
+/// exact counts near its own threshold.
+/// </summary>
+/// <remarks>
+/// <para>The start of the tensor (a sixteenth, at least a quarter of <see cref="MinimumBandedCount"/>) is counted in
+/// full. From it each selection's threshold is estimated and a band of buckets is put around it, wide enough for the
+/// estimate to be off by 2.5% of the tensor plus four standard errors. The rest of the tensor is classified by vector compares: entries above,
+/// between or below the bands are only counted, entries inside a band are gathered (vpcompressd) and scattered into
+/// their buckets. Measured on 16K-entry chunks of bf16 task-vector values with a band around the median: 0.19 ns an
+/// entry instead of 0.59.</para>
+/// <para>Each uncounted group goes into the bucket just outside its band, so the histogram walk that finds a threshold
+/// gives exactly the full histogram's answer whenever it stops inside a band; <see cref="Covers"/> says whether it did.
+/// When it did not (the start of the tensor was unlike the rest), the caller counts again in full in one more pass
+/// (<see cref="CountInFull"/>). Without AVX-512, and for tensors under <see cref="MinimumBandedCount"/> entries,
+/// everything is counted in full.</para>
+/// </remarks>
+internal sealed class BandedHistogram
+{
+    /// <summary>Tensors smaller than this are counted in full (a miss would cost a pass for little gain).</summary>
+    public const long MinimumBandedCount = 1 << 20;
+
+    private const int Buckets = TopKSelection.HighBuckets;
+
+    /// <summary>
+    /// Interleaved histograms consecutive entries are spread over, so that two neighbours in one bucket do not wait on
+    /// each other's increment (measured on 16K-entry bf16 chunks: 0.65-0.77 ns per entry with one, 0.59-0.62 with four).
+    /// </summary>
+    private const int Ways = 4;
+
+    private readonly TopKSelection[] selections;
+    private readonly long prefix;
+    private long[]? counts;
+    private long observed;
+    private Band? upper;
+    private Band? lower;
+    private long above;
+    private long between;
+    private long gathered;
+    private long banded;
+    private uint[] keys = [];
+
+    /// <param name="count">Entries in the tensor.</param>
+    /// <param name="selections">The selections that will be read from this histogram.</param>
+    /// <param name="minimumBandedCount">Tensors below this many entries are counted in full.</param>
+    public BandedHistogram(long count, IReadOnlyList<TopKSelection> selections, long minimumBandedCount = MinimumBandedCount)
+    {
+        this.selections = [.. selections];
+        Count = count;
+        IsBanded = Avx512F.IsSupported && count >= minimumBandedCount &&
+                   selections.Any(s => !s.None && !s.All);
+        prefix = IsBanded ? Math.Max(minimumBandedCount / 4, count / 16) : long.MaxValue;
+    }
+
+    /// <summary>Entries in the tensor.</summary>
+    public long Count { get; }
+
+    /// <summary>True while counting places bands after the start of the tensor (and may therefore miss).</summary>
+    public bool IsBanded { get; private set; }
+
+    /// <summary>Bytes this histogram holds.</summary>
+    public static long StateBytes(int chunkElements) => 8L * Ways * Buckets + 4L * (chunkElements + 16);
+
+    /// <summary>Counts the next entries of the tensor, in index order.</summary>
+    public void Add(ReadOnlySpan<float> values)
+    {
+        // Allocated on first use: the executor also begins a tensor just to ask how it runs.
+        counts ??= new long[Ways * Buckets];
+        if (upper is null)
+        {
+            CountAll(values, counts);
+            observed += values.Length;
+            if (observed >= prefix && IsBanded)
+            {
+                PlaceBands();
+            }
+
+            return;
+        }
+
+        CountInBands(values, upper.Value, lower);
+        observed += values.Length;
+        banded += values.Length;
+    }
+
+    /// <summary>The histogram of every entry added (lumps outside the bands in the bucket next to their band).</summary>
+    public ReadOnlySpan<long> Total()
+    {
+        var total = Fold();
+        if (upper is { } top)
+        {
+            var below = banded - above - between - gathered;
+            AddTo(total, top.High + 1, above);
+            AddTo(total, lower is { } bottom ? bottom.High + 1 : top.Low - 1, between);
+            AddTo(total, (lower ?? top).Low - 1, below);
+            above = between = gathered = banded = 0;
+        }
+
+        return total;
+    }
+
+    /// <summary>
+    /// True when <paramref name="selection"/>, read from <see cref="Total"/>, found its threshold bucket inside a band
+    /// (where every count is exact), or nothing was banded.
+    /// </summary>
+    public bool Covers(TopKSelection selection) =>
+        upper is not { } top || selection.None || selection.All || top.Contains(selection.Bucket) ||
+        lower is { } bottom && bottom.Contains(selection.Bucket);
+
+    /// <summary>Starts over, to count every entry of the next pass in full.</summary>
+    public void CountInFull()
+    {
+        counts = null;
+        (upper, lower, observed, IsBanded) = (null, null, 0, false);
+        above = between = gathered = banded = 0;
+    }
+
+    /// <summary>A range of buckets counted one by one, both ends included.</summary>
+    private readonly record struct Band(int Low, int High)
+    {
+        public bool Contains(int bucket) => bucket >= Low && bucket <= High;
+
+        public uint LowestKey => (uint)Low << 16;
+
+        public uint HighestKey => ((uint)High << 16) | 0xFFFF;
+    }
+
+    private static void AddTo(Span<long> total, int bucket, long entries)
+    {
+        if (entries != 0)
+        {
+            // Nonzero only where such entries exist, so the bucket is in range.
+            total[bucket] += entries;
+        }
+    }
+
+    /// <summary>From the counted start of the tensor, a band around each selection's estimated threshold.</summary>
+    private void PlaceBands()
+    {
+        var start = Fold();
+        var bands = new List<Band>();
+        foreach (var selection in selections.Where(s => !s.None && !s.All))
+        {
+            var fraction = (double)selection.K / Count;
+            var margin = 0.025 + 4 * Math.Sqrt(fraction * (1 - fraction) / observed);
+            var high = fraction - margin <= 0 ? Buckets - 1 : BucketOfRank(start, (long)((fraction - margin) * observed));
+            var low = fraction + margin >= 1 ? 0 : BucketOfRank(start, (long)Math.Ceiling((fraction + margin) * observed));
+            bands.Add(new Band(low, high));
+        }
+
+        // Highest first; overlapping or touching bands become one.
+        bands.Sort((a, b) => b.High.CompareTo(a.High));
+        var merged = new List<Band> { bands[0] };
+        foreach (var band in bands.Skip(1))
+        {
+            var last = merged[^1];
+            merged[^1] = band.High >= last.Low - 1 ? new Band(Math.Min(last.Low, band.Low), last.High) : last;
+            if (band.High < last.Low - 1)
+            {
+                merged.Add(band);
+            }
+        }
+
+        upper = merged[0];
+        lower = merged.Count > 1 ? merged[1] : null;
+    }
+
+    /// <summary>The bucket holding the entry of rank <paramref name="rank"/> (1 = the largest key).</summary>
+    private static int BucketOfRank(ReadOnlySpan<long> histogram, long rank)
+    {
+        var seen = 0L;
+        for (var bucket = histogram.Length - 1; bucket > 0; bucket--)
+        {
+            seen += histogram[bucket];
+            if (seen >= Math.Max(1, rank))
+            {
+                return bucket;
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>Adds the interleaved histograms into the first, clears the others; returns the first.</summary>
+    private Span<long> Fold()
+    {
+        counts ??= new long[Ways * Buckets];
+        var total = counts.AsSpan(0, Buckets);
+        for (var way = 1; way < Ways; way++)
+        {
+            var other = counts.AsSpan(way * Buckets, Buckets);
+            TensorPrimitives.Add(total, other, total);
+            other.Clear();
+        }
+
+        return total;
+    }
+
+    private static void CountAll(ReadOnlySpan<float> values, long[] histogram) =>
+        Scatter(MemoryMarshal.Cast<float, uint>(values), 16, histogram);
+
+    /// <summary>Increments the bucket of every key (<c>key &gt;&gt; shift</c>, masked to 15 bits), four ways interleaved.</summary>
+    private static void Scatter(ReadOnlySpan<uint> keys, int shift, long[] histogram)
+    {
+        // Buckets are below 32768 by construction: skip the bounds checks in the hottest loop of the pass.
+        ref var first = ref MemoryMarshal.GetArrayDataReference(histogram);
+        ref var second = ref Unsafe.Add(ref first, Buckets);
+        ref var third = ref Unsafe.Add(ref first, 2 * Buckets);
+        ref var fourth = ref Unsafe.Add(ref first, 3 * Buckets);
+        ref var bits = ref MemoryMarshal.GetReference(keys);
+        var i = 0;
+        for (; i <= keys.Length - Ways; i += Ways)
+        {
+            Unsafe.Add(ref first, (int)(Unsafe.Add(ref bits, i) >> shift) & 0x7FFF)++;
+            Unsafe.Add(ref second, (int)(Unsafe.Add(ref bits, i + 1) >> shift) & 0x7FFF)++;
+            Unsafe.Add(ref third, (int)(Unsafe.Add(ref bits, i + 2) >> shift) & 0x7FFF)++;
+            Unsafe.Add(ref fourth, (int)(Unsafe.Add(ref bits, i + 3) >> shift) & 0x7FFF)++;
+        }
+
+        for (; i < keys.Length; i++)
+        {
+            Unsafe.Add(ref first, (int)(Unsafe.Add(ref bits, i) >> shift) & 0x7FFF)++;
+        }
+    }
+
+    /// <summary>Counts the entries above and between the bands; gathers the buckets of those inside, then scatters them.</summary>
+    private void CountInBands(ReadOnlySpan<float> values, Band top, Band? bottom)
+    {
+        if (keys.Length < values.Length + 16)
+        {
+            keys = new uint[values.Length + 16];
+        }
+
+        var (aboveTop, betweenBands, inside) = Classify(MemoryMarshal.Cast<float, uint>(values), top, bottom, keys);
+        above += aboveTop;
+        between += betweenBands;
+        gathered += inside;
+        Scatter(keys.AsSpan(0, inside), 0, counts!);
+    }
+
+    // Its own JIT root: inlined into a large caller, the JIT would run out of budget to inline the vector helpers.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (long Above, long Between, int Inside) Classify(ReadOnlySpan<uint> bits, Band top, Band? bottom,
+        uint[] buckets)
+    {
+        // Without a lower band, "between" is empty: its range is made to hold no key.
+        var (lowest, highest) = bottom is { } b ? (b.LowestKey, b.HighestKey) : (1u, 0u);
+        var (betweenLow, betweenHigh) = bottom is not null ? (highest + 1, top.LowestKey - 1) : (1u, 0u);
+        long aboveCount = 0, betweenCount = 0;
+        var inside = 0;
+        var i = 0;
+        ref var first = ref MemoryMarshal.GetReference(bits);
+        ref var destination = ref MemoryMarshal.GetArrayDataReference(buckets);
+        var magnitude = Vector512.Create(0x7FFF_FFFFu);
+        var (topLow, topHigh) = (Vector512.Create(top.LowestKey), Vector512.Create(top.HighestKey));
+        var (bottomLow, bottomHigh) = (Vector512.Create(lowest), Vector512.Create(highest));
+        var (midLow, midHigh) = (Vector512.Create(betweenLow), Vector512.Create(betweenHigh));
+        for (; i <= bits.Length - 16; i += 16)
+        {
+            var keys = Vector512.LoadUnsafe(ref first, (nuint)i) & magnitude;
+            var aboveTop = Vector512.GreaterThan(keys, topHigh);
+            var inBands = Vector512.AndNot(Vector512.GreaterThanOrEqual(keys, topLow), aboveTop) |
+                          (Vector512.GreaterThanOrEqual(keys, bottomLow) & Vector512.LessThanOrEqual(keys, bottomHigh));
+            var inBetween = Vector512.GreaterThanOrEqual(keys, midLow) & Vector512.LessThanOrEqual(keys, midHigh);
+            aboveCount += BitOperations.PopCount(aboveTop.ExtractMostSignificantBits());
+            betweenCount += BitOperations.PopCount(inBetween.ExtractMostSignificantBits());
+
+            // The whole vector is stored; only its first lanes (the gathered ones) count, the next store overwrites the rest.
+            Avx512F.Compress(Vector512<uint>.Zero, inBands, keys >> 16).StoreUnsafe(ref destination, (nuint)inside);
+            inside += BitOperations.PopCount(inBands.ExtractMostSignificantBits());
+        }
+
+        for (; i < bits.Length; i++)
+        {
+            var key = Unsafe.Add(ref first, i) & 0x7FFF_FFFFu;
+            if (key > top.HighestKey)
+            {
+                aboveCount++;
+            }
+            else if (key >= top.LowestKey || (key >= lowest && key <= highest))
+            {
+                Unsafe.Add(ref destination, inside++) = key >> 16;
+            }
+            else if (key >= betweenLow && key <= betweenHigh)
+            {
+                betweenCount++;
+            }
+        }
+
+        return (aboveCount, betweenCount, inside);
+    }
+}
