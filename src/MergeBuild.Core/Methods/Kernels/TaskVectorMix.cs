@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using MergeBuild.Tensors;
 
 namespace MergeBuild.Methods.Kernels;
@@ -142,7 +143,7 @@ internal static class TaskVectorMix
         return Math.Abs(weightSum) < FloatCodec.Round(dtype, 1e-8f) ? 1f : weightSum;
     }
 
-    private readonly record struct Settings(bool Bf16, bool Normalize, bool ApplyLambda, float Lambda, float Divisor);
+    internal readonly record struct Settings(bool Bf16, bool Normalize, bool ApplyLambda, float Lambda, float Divisor);
 
     /// <summary>
     /// a + b, returning a's NaN (quieted) when a is NaN, as the scalar <c>a + b</c> does on x86 when both are NaN. The
@@ -157,9 +158,48 @@ internal static class TaskVectorMix
     internal static Vector256<float> AddFirst(Vector256<float> a, Vector256<float> b) =>
         Vector256.ConditionalSelect(Vector256.Equals(a, a), a + b, (a.AsUInt32() | Vector256.Create(0x0040_0000u)).AsSingle());
 
+    /// <summary>
+    /// The vote's sign without rounding it: <c>D(vote) ≥ 0</c> exactly when <c>vote ≥ −2⁻¹³⁴</c> for bf16 (half the
+    /// smallest bf16 subnormal rounds to −0, anything below it to a negative number; NaN fails both) and
+    /// <c>vote ≥ 0</c> for float32.
+    /// </summary>
+    private static float VoteFloor(bool bf16) => bf16 ? BitConverter.UInt32BitsToSingle(0x8000_8000u) : 0f;
+
+    /// <summary>
+    /// The consensus divisor of every set of agreeing models (bit m set when model m agrees): their weights summed in
+    /// recipe order, rounded to D, 0 replaced by 1, as <see cref="Element"/> and <see cref="TaskVectorMixer"/> compute
+    /// it. With few models a lane looks its divisor up instead of summing and rounding it.
+    /// </summary>
+    private static void DivisorTable(ReadOnlySpan<float> weights, bool bf16, Span<float> table)
+    {
+        for (var agreeing = 0; agreeing < table.Length; agreeing++)
+        {
+            var sum = 0f;
+            for (var m = 0; m < weights.Length; m++)
+            {
+                sum += (agreeing >> m & 1) != 0 ? weights[m] : 0f;
+            }
+
+            sum = Rounding.Bf16If(bf16, sum);
+            table[agreeing] = sum == 0 ? 1f : sum;
+        }
+    }
+
+    /// <summary>
+    /// <c>D(d·w)</c>; a weight of 1 leaves d as it is (d is already in D, so the product and its rounding change nothing).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Weighted(Vector512<float> delta, float weight, bool bf16) =>
+        weight == 1f ? delta : Rounding.Bf16If(bf16, delta * Vector512.Create(weight));
+
+    /// <inheritdoc cref="Weighted(Vector512{float}, float, bool)"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Weighted(Vector256<float> delta, float weight, bool bf16) =>
+        weight == 1f ? delta : Rounding.Bf16If(bf16, delta * Vector256.Create(weight));
+
     // Its own JIT root: inlined into a large caller, the JIT would run out of budget to inline the vector helpers.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static int Linear512(float[][] deltas, ReadOnlySpan<float> weights, ReadOnlySpan<float> baseValues,
+    internal static int Linear512(float[][] deltas, ReadOnlySpan<float> weights, ReadOnlySpan<float> baseValues,
         Span<float> output, Settings s)
     {
         const int N = 16;
@@ -167,11 +207,10 @@ internal static class TaskVectorMix
         var i = 0;
         for (; i <= output.Length - N; i += N)
         {
-            var mixed = Rounding.Bf16If(s.Bf16, Vector512.Create(deltas[0].AsSpan(i, N)) * Vector512.Create(weights[0]));
+            var mixed = Weighted(Vector512.Create(deltas[0].AsSpan(i, N)), weights[0], s.Bf16);
             for (var m = 1; m < models; m++)
             {
-                mixed = AddFirst(mixed,
-                    Rounding.Bf16If(s.Bf16, Vector512.Create(deltas[m].AsSpan(i, N)) * Vector512.Create(weights[m])));
+                mixed = AddFirst(mixed, Weighted(Vector512.Create(deltas[m].AsSpan(i, N)), weights[m], s.Bf16));
             }
 
             Finish512(Rounding.Bf16If(s.Bf16, mixed), Vector512.Create(s.Divisor), baseValues, output, i, s);
@@ -182,7 +221,7 @@ internal static class TaskVectorMix
 
     // Its own JIT root: inlined into a large caller, the JIT would run out of budget to inline the vector helpers.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static int Linear256(float[][] deltas, ReadOnlySpan<float> weights, ReadOnlySpan<float> baseValues,
+    internal static int Linear256(float[][] deltas, ReadOnlySpan<float> weights, ReadOnlySpan<float> baseValues,
         Span<float> output, Settings s)
     {
         const int N = 8;
@@ -190,11 +229,10 @@ internal static class TaskVectorMix
         var i = 0;
         for (; i <= output.Length - N; i += N)
         {
-            var mixed = Rounding.Bf16If(s.Bf16, Vector256.Create(deltas[0].AsSpan(i, N)) * Vector256.Create(weights[0]));
+            var mixed = Weighted(Vector256.Create(deltas[0].AsSpan(i, N)), weights[0], s.Bf16);
             for (var m = 1; m < models; m++)
             {
-                mixed = AddFirst(mixed,
-                    Rounding.Bf16If(s.Bf16, Vector256.Create(deltas[m].AsSpan(i, N)) * Vector256.Create(weights[m])));
+                mixed = AddFirst(mixed, Weighted(Vector256.Create(deltas[m].AsSpan(i, N)), weights[m], s.Bf16));
             }
 
             Finish256(Rounding.Bf16If(s.Bf16, mixed), Vector256.Create(s.Divisor), baseValues, output, i, s);
@@ -205,39 +243,63 @@ internal static class TaskVectorMix
 
     // Its own JIT root: inlined into a large caller, the JIT would run out of budget to inline the vector helpers.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static int Consensus512(float[][] deltas, ReadOnlySpan<float> weights, ReadOnlySpan<float> baseValues,
+    internal static int Consensus512(float[][] deltas, ReadOnlySpan<float> weights, ReadOnlySpan<float> baseValues,
         Span<float> output, Settings s)
     {
         const int N = 16;
         var models = deltas.Length;
+        var lookUp = models <= 4 && Avx512F.IsSupported;
+        Span<float> divisors = stackalloc float[N];
+        DivisorTable(lookUp ? weights : [], s.Bf16, divisors);
+        var table = Vector512.Create<float>(divisors);
+        var floor = Vector512.Create(VoteFloor(s.Bf16));
         var i = 0;
         for (; i <= output.Length - N; i += N)
         {
             // The vote: the sign of D(Σ vᵢ) (a NaN sum elects −, as `sum >= 0` is false).
             // vᵢ = D(dᵢ·wᵢ) is kept in place of dᵢ for the second loop.
-            var vote = Rounding.Bf16If(s.Bf16, Vector512.Create(deltas[0].AsSpan(i, N)) * Vector512.Create(weights[0]));
-            vote.CopyTo(deltas[0].AsSpan(i));
-            for (var m = 1; m < models; m++)
+            var vote = Vector512<float>.Zero;
+            for (var m = 0; m < models; m++)
             {
-                var weighted = Rounding.Bf16If(s.Bf16, Vector512.Create(deltas[m].AsSpan(i, N)) * Vector512.Create(weights[m]));
-                weighted.CopyTo(deltas[m].AsSpan(i));
-                vote = AddFirst(vote, weighted);
+                var weighted = Weighted(Vector512.Create(deltas[m].AsSpan(i, N)), weights[m], s.Bf16);
+                if (weights[m] != 1f)
+                {
+                    weighted.CopyTo(deltas[m].AsSpan(i));
+                }
+
+                vote = m == 0 ? weighted : AddFirst(vote, weighted);
             }
 
-            var positive = Vector512.GreaterThanOrEqual(Rounding.Bf16If(s.Bf16, vote), Vector512<float>.Zero);
+            var positive = Vector512.GreaterThanOrEqual(vote, floor);
             var mixed = Vector512<float>.Zero;
             var divisor = Vector512<float>.Zero;
+            var agreeing = Vector512<int>.Zero;
             for (var m = 0; m < models; m++)
             {
                 var v = Vector512.Create(deltas[m].AsSpan(i, N));
                 var agree = (positive & Vector512.GreaterThan(v, Vector512<float>.Zero)) |
                             Vector512.AndNot(Vector512.LessThan(v, Vector512<float>.Zero), positive);
                 mixed += v & agree;
-                divisor += Vector512.Create(weights[m]) & agree;
+                if (lookUp)
+                {
+                    agreeing |= agree.AsInt32() & Vector512.Create(1 << m);
+                }
+                else
+                {
+                    divisor += Vector512.Create(weights[m]) & agree;
+                }
             }
 
-            divisor = Rounding.Bf16If(s.Bf16, divisor);
-            divisor = Vector512.ConditionalSelect(Vector512.Equals(divisor, Vector512<float>.Zero), Vector512<float>.One, divisor);
+            if (lookUp)
+            {
+                divisor = Avx512F.PermuteVar16x32(table, agreeing);
+            }
+            else
+            {
+                divisor = Rounding.Bf16If(s.Bf16, divisor);
+                divisor = Vector512.ConditionalSelect(Vector512.Equals(divisor, Vector512<float>.Zero), Vector512<float>.One, divisor);
+            }
+
             Finish512(Rounding.Bf16If(s.Bf16, mixed), divisor, baseValues, output, i, s);
         }
 
@@ -246,38 +308,62 @@ internal static class TaskVectorMix
 
     // Its own JIT root: inlined into a large caller, the JIT would run out of budget to inline the vector helpers.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static int Consensus256(float[][] deltas, ReadOnlySpan<float> weights, ReadOnlySpan<float> baseValues,
+    internal static int Consensus256(float[][] deltas, ReadOnlySpan<float> weights, ReadOnlySpan<float> baseValues,
         Span<float> output, Settings s)
     {
         const int N = 8;
         var models = deltas.Length;
+        var lookUp = models <= 3 && Avx2.IsSupported;
+        Span<float> divisors = stackalloc float[N];
+        DivisorTable(lookUp ? weights : [], s.Bf16, divisors);
+        var table = Vector256.Create<float>(divisors);
+        var floor = Vector256.Create(VoteFloor(s.Bf16));
         var i = 0;
         for (; i <= output.Length - N; i += N)
         {
             // vᵢ = D(dᵢ·wᵢ) is kept in place of dᵢ for the second loop.
-            var vote = Rounding.Bf16If(s.Bf16, Vector256.Create(deltas[0].AsSpan(i, N)) * Vector256.Create(weights[0]));
-            vote.CopyTo(deltas[0].AsSpan(i));
-            for (var m = 1; m < models; m++)
+            var vote = Vector256<float>.Zero;
+            for (var m = 0; m < models; m++)
             {
-                var weighted = Rounding.Bf16If(s.Bf16, Vector256.Create(deltas[m].AsSpan(i, N)) * Vector256.Create(weights[m]));
-                weighted.CopyTo(deltas[m].AsSpan(i));
-                vote = AddFirst(vote, weighted);
+                var weighted = Weighted(Vector256.Create(deltas[m].AsSpan(i, N)), weights[m], s.Bf16);
+                if (weights[m] != 1f)
+                {
+                    weighted.CopyTo(deltas[m].AsSpan(i));
+                }
+
+                vote = m == 0 ? weighted : AddFirst(vote, weighted);
             }
 
-            var positive = Vector256.GreaterThanOrEqual(Rounding.Bf16If(s.Bf16, vote), Vector256<float>.Zero);
+            var positive = Vector256.GreaterThanOrEqual(vote, floor);
             var mixed = Vector256<float>.Zero;
             var divisor = Vector256<float>.Zero;
+            var agreeing = Vector256<int>.Zero;
             for (var m = 0; m < models; m++)
             {
                 var v = Vector256.Create(deltas[m].AsSpan(i, N));
                 var agree = (positive & Vector256.GreaterThan(v, Vector256<float>.Zero)) |
                             Vector256.AndNot(Vector256.LessThan(v, Vector256<float>.Zero), positive);
                 mixed += v & agree;
-                divisor += Vector256.Create(weights[m]) & agree;
+                if (lookUp)
+                {
+                    agreeing |= agree.AsInt32() & Vector256.Create(1 << m);
+                }
+                else
+                {
+                    divisor += Vector256.Create(weights[m]) & agree;
+                }
             }
 
-            divisor = Rounding.Bf16If(s.Bf16, divisor);
-            divisor = Vector256.ConditionalSelect(Vector256.Equals(divisor, Vector256<float>.Zero), Vector256<float>.One, divisor);
+            if (lookUp)
+            {
+                divisor = Avx2.PermuteVar8x32(table, agreeing);
+            }
+            else
+            {
+                divisor = Rounding.Bf16If(s.Bf16, divisor);
+                divisor = Vector256.ConditionalSelect(Vector256.Equals(divisor, Vector256<float>.Zero), Vector256<float>.One, divisor);
+            }
+
             Finish256(Rounding.Bf16If(s.Bf16, mixed), divisor, baseValues, output, i, s);
         }
 
