@@ -64,7 +64,7 @@ public class BandedHistogramTests
             stream.Apply(masked.AsSpan(start, length), new MergeChunk(start, length, 0), scratch);
         }
 
-        var rank = Ranks(values);
+        var rank = MagnitudeRanks.Of(values);
         for (var i = 0; i < Count; i++)
         {
             var kept = rank[i] < k && !(excludeK >= 0 && rank[i] < excludeK);
@@ -103,20 +103,5 @@ public class BandedHistogramTests
         }
 
         return values;
-    }
-
-    private static int[] Ranks(float[] values)
-    {
-        var order = Enumerable.Range(0, values.Length)
-            .OrderByDescending(i => BitConverter.SingleToUInt32Bits(values[i]) & 0x7FFF_FFFF)
-            .ThenBy(i => i)
-            .ToArray();
-        var rank = new int[values.Length];
-        for (var r = 0; r < order.Length; r++)
-        {
-            rank[order[r]] = r;
-        }
-
-        return rank;
     }
 }

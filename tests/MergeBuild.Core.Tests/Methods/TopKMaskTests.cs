@@ -39,7 +39,7 @@ public class TopKMaskTests
             TopKMask.Apply(masked.AsSpan(start, Math.Min(chunk, Count - start)), include, exclude);
         }
 
-        var rank = Ranks(values);
+        var rank = MagnitudeRanks.Of(values);
         for (var i = 0; i < Count; i++)
         {
             var kept = rank[i] < k && !(excludeK >= 0 && rank[i] < excludeK);
@@ -71,20 +71,5 @@ public class TopKMaskTests
         selection.ReadHigh(histogram, lowBitsZero: true);
         selection.Seen = 0;
         return selection;
-    }
-
-    private static int[] Ranks(float[] values)
-    {
-        var order = Enumerable.Range(0, values.Length)
-            .OrderByDescending(i => Math.Abs(values[i]))
-            .ThenBy(i => i)
-            .ToArray();
-        var rank = new int[values.Length];
-        for (var r = 0; r < order.Length; r++)
-        {
-            rank[order[r]] = r;
-        }
-
-        return rank;
     }
 }

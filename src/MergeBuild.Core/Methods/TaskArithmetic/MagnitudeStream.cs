@@ -25,6 +25,7 @@ internal sealed class MagnitudeStream : IStreamSparsifier
     }
 
     private readonly DType dtype;
+    private readonly bool rescale;
     private readonly bool lowBitsZero;
     private readonly TopKSelection include;
     private readonly TopKSelection? exclude;
@@ -46,6 +47,7 @@ internal sealed class MagnitudeStream : IStreamSparsifier
         this.dtype = dtype;
         this.include = include;
         this.exclude = exclude;
+        this.rescale = rescale;
         // bf16 values are float32 values with zero low halves: the high histogram already gives the exact key.
         lowBitsZero = dtype == DType.BF16;
         before = new OrderedL1Sum(dtype);
@@ -81,7 +83,7 @@ internal sealed class MagnitudeStream : IStreamSparsifier
         {
             case Phase.High:
                 histogram!.Add(delta);
-                if (phases.Contains(Phase.Rescale))
+                if (rescale)
                 {
                     before.Add(delta);
                 }
