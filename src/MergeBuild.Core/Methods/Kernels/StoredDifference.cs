@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using MergeBuild.Tensors;
 
@@ -50,10 +49,10 @@ internal static unsafe class StoredDifference
         var i = 0;
         for (; i <= count - Step; i += Step)
         {
-            var (xLower, xUpper) = Vector512.Widen(Vector512.Load(x + i));
-            var (bLower, bUpper) = Vector512.Widen(Vector512.Load(b + i));
-            Rounding.Bf16If(roundToBf16, Float(xLower) - Float(bLower)).Store(delta + i);
-            Rounding.Bf16If(roundToBf16, Float(xUpper) - Float(bUpper)).Store(delta + i + Step / 2);
+            var (xLower, xUpper) = StoredBf16.Load512(x + i);
+            var (bLower, bUpper) = StoredBf16.Load512(b + i);
+            Rounding.Bf16If(roundToBf16, xLower - bLower).Store(delta + i);
+            Rounding.Bf16If(roundToBf16, xUpper - bUpper).Store(delta + i + Step / 2);
         }
 
         return i;
@@ -65,19 +64,12 @@ internal static unsafe class StoredDifference
         var i = 0;
         for (; i <= count - Step; i += Step)
         {
-            var (xLower, xUpper) = Vector256.Widen(Vector256.Load(x + i));
-            var (bLower, bUpper) = Vector256.Widen(Vector256.Load(b + i));
-            Rounding.Bf16If(roundToBf16, Float(xLower) - Float(bLower)).Store(delta + i);
-            Rounding.Bf16If(roundToBf16, Float(xUpper) - Float(bUpper)).Store(delta + i + Step / 2);
+            var (xLower, xUpper) = StoredBf16.Load256(x + i);
+            var (bLower, bUpper) = StoredBf16.Load256(b + i);
+            Rounding.Bf16If(roundToBf16, xLower - bLower).Store(delta + i);
+            Rounding.Bf16If(roundToBf16, xUpper - bUpper).Store(delta + i + Step / 2);
         }
 
         return i;
     }
-
-    /// <summary>Widened bf16 bits as the float32 they stand for (exact).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Float(Vector512<uint> widened) => Vector512.ShiftLeft(widened, 16).AsSingle();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Float(Vector256<uint> widened) => Vector256.ShiftLeft(widened, 16).AsSingle();
 }

@@ -96,21 +96,20 @@ internal static unsafe class StoredTaskVectorSum
         var i = 0;
         for (; i <= count - Step; i += Step)
         {
-            var (baseLower, baseUpper) = Widen(baseModel + i);
-            var (lower, upper) = Widen((ushort*)inputs[0] + i);
+            var (baseLower, baseUpper) = StoredBf16.Load512(baseModel + i);
+            var (lower, upper) = StoredBf16.Load512((ushort*)inputs[0] + i);
             var first = Weighted(lower, baseLower, weights[0], bf16);
             var second = Weighted(upper, baseUpper, weights[0], bf16);
             for (var m = 1; m < inputs.Length; m++)
             {
-                (lower, upper) = Widen((ushort*)inputs[m] + i);
+                (lower, upper) = StoredBf16.Load512((ushort*)inputs[m] + i);
                 first = TaskVectorMix.AddFirst(first, Weighted(lower, baseLower, weights[m], bf16));
                 second = TaskVectorMix.AddFirst(second, Weighted(upper, baseUpper, weights[m], bf16));
             }
 
             first = Finish(first, baseLower, bf16, normalize, divisor, applyLambda, lambda);
             second = Finish(second, baseUpper, bf16, normalize, divisor, applyLambda, lambda);
-            Vector512.Narrow(Vector512.ShiftRightLogical(first.AsUInt32(), 16),
-                Vector512.ShiftRightLogical(second.AsUInt32(), 16)).Store(output + i);
+            StoredBf16.Store512(output + i, first, second);
         }
 
         return i;
@@ -128,39 +127,23 @@ internal static unsafe class StoredTaskVectorSum
         var i = 0;
         for (; i <= count - Step; i += Step)
         {
-            var (baseLower, baseUpper) = Widen256(baseModel + i);
-            var (lower, upper) = Widen256((ushort*)inputs[0] + i);
+            var (baseLower, baseUpper) = StoredBf16.Load256(baseModel + i);
+            var (lower, upper) = StoredBf16.Load256((ushort*)inputs[0] + i);
             var first = Weighted(lower, baseLower, weights[0], bf16);
             var second = Weighted(upper, baseUpper, weights[0], bf16);
             for (var m = 1; m < inputs.Length; m++)
             {
-                (lower, upper) = Widen256((ushort*)inputs[m] + i);
+                (lower, upper) = StoredBf16.Load256((ushort*)inputs[m] + i);
                 first = TaskVectorMix.AddFirst(first, Weighted(lower, baseLower, weights[m], bf16));
                 second = TaskVectorMix.AddFirst(second, Weighted(upper, baseUpper, weights[m], bf16));
             }
 
             first = Finish(first, baseLower, bf16, normalize, divisor, applyLambda, lambda);
             second = Finish(second, baseUpper, bf16, normalize, divisor, applyLambda, lambda);
-            Vector256.Narrow(Vector256.ShiftRightLogical(first.AsUInt32(), 16),
-                Vector256.ShiftRightLogical(second.AsUInt32(), 16)).Store(output + i);
+            StoredBf16.Store256(output + i, first, second);
         }
 
         return i;
-    }
-
-    /// <summary>32 stored bf16 values decoded (exactly) into two float32 vectors.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector512<float> Lower, Vector512<float> Upper) Widen(ushort* at)
-    {
-        var (lower, upper) = Vector512.Widen(Vector512.Load(at));
-        return (Vector512.ShiftLeft(lower, 16).AsSingle(), Vector512.ShiftLeft(upper, 16).AsSingle());
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector256<float> Lower, Vector256<float> Upper) Widen256(ushort* at)
-    {
-        var (lower, upper) = Vector256.Widen(Vector256.Load(at));
-        return (Vector256.ShiftLeft(lower, 16).AsSingle(), Vector256.ShiftLeft(upper, 16).AsSingle());
     }
 
     /// <summary><c>D(D(x − b) · w)</c>.</summary>

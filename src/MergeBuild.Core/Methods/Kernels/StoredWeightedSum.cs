@@ -82,15 +82,14 @@ internal static unsafe class StoredWeightedSum
             for (var k = 0; k < inputs.Length; k++)
             {
                 var weight = Vector512.Create(weights[k]);
-                var (lower, upper) = Vector512.Widen(Vector512.Load((ushort*)inputs[k] + i));
-                first += Rounding.Bf16If(roundToBf16, Vector512.ShiftLeft(lower, 16).AsSingle() * weight);
-                second += Rounding.Bf16If(roundToBf16, Vector512.ShiftLeft(upper, 16).AsSingle() * weight);
+                var (lower, upper) = StoredBf16.Load512((ushort*)inputs[k] + i);
+                first += Rounding.Bf16If(roundToBf16, lower * weight);
+                second += Rounding.Bf16If(roundToBf16, upper * weight);
             }
 
             first = Finish(roundToBf16, normalize, by, first);
             second = Finish(roundToBf16, normalize, by, second);
-            Vector512.Narrow(Vector512.ShiftRightLogical(first.AsUInt32(), 16),
-                Vector512.ShiftRightLogical(second.AsUInt32(), 16)).Store(output + i);
+            StoredBf16.Store512(output + i, first, second);
         }
 
         return i;
@@ -109,15 +108,14 @@ internal static unsafe class StoredWeightedSum
             for (var k = 0; k < inputs.Length; k++)
             {
                 var weight = Vector256.Create(weights[k]);
-                var (lower, upper) = Vector256.Widen(Vector256.Load((ushort*)inputs[k] + i));
-                first += Rounding.Bf16If(roundToBf16, Vector256.ShiftLeft(lower, 16).AsSingle() * weight);
-                second += Rounding.Bf16If(roundToBf16, Vector256.ShiftLeft(upper, 16).AsSingle() * weight);
+                var (lower, upper) = StoredBf16.Load256((ushort*)inputs[k] + i);
+                first += Rounding.Bf16If(roundToBf16, lower * weight);
+                second += Rounding.Bf16If(roundToBf16, upper * weight);
             }
 
             first = Finish(roundToBf16, normalize, by, first);
             second = Finish(roundToBf16, normalize, by, second);
-            Vector256.Narrow(Vector256.ShiftRightLogical(first.AsUInt32(), 16),
-                Vector256.ShiftRightLogical(second.AsUInt32(), 16)).Store(output + i);
+            StoredBf16.Store256(output + i, first, second);
         }
 
         return i;
