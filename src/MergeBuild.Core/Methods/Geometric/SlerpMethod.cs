@@ -79,7 +79,7 @@ public sealed class SlerpMethod : IMergeMethod
         return norm > NormEpsilon ? norm : 1f;
     }
 
-    private sealed class State(TensorJob job) : ITensorMerge
+    private sealed unsafe class State(TensorJob job) : ITensorMerge, IStoredBytesMerge
     {
         private readonly double t = job.Parameter("t");
         private readonly LaneSum squares0 = new();
@@ -100,6 +100,39 @@ public sealed class SlerpMethod : IMergeMethod
         public bool ChunksAreIndependent => true;
 
         public long StateBytes => Endpoint ? 0 : 2L * 4 * Math.Min(job.ElementCount, 1 << 14);
+
+        /// <summary>
+        /// bf16 checkpoints merged in bf16 or float32 into a bf16 output are read and written as stored bytes (the
+        /// endpoints keep the copy through float32, which is what quiets a signalling NaN as before).
+        /// </summary>
+        public bool ReadsStoredBytes { get; } =
+            job.Parameter("t") is not (0 or 1) && job.Vocabulary is null && job.ComputeDType is DType.BF16 or DType.F32 &&
+            job.OutputDType == DType.BF16 && job.Base?.Tensor.DType == DType.BF16 &&
+            job.Inputs is [{ Tensor.DType: DType.BF16 }];
+
+        /// <summary>v1's stored bytes come first, the base model's (v0) last (see <see cref="IStoredBytesMerge"/>).</summary>
+        public void ObserveStored(int pass, ReadOnlySpan<nint> inputs, MergeChunk chunk, MergeBuffers buffers)
+        {
+            var v0 = (ushort*)inputs[1];
+            var v1 = (ushort*)inputs[0];
+            if (pass == 0)
+            {
+                StoredSlerp.AddSquares(squares0, v0, chunk.Count, chunk.Start);
+                StoredSlerp.AddSquares(squares1, v1, chunk.Count, chunk.Start);
+                return;
+            }
+
+            StoredSlerp.AddUnitProducts(dot, v0, v1, norm0, norm1, chunk.Count, chunk.Start);
+        }
+
+        /// <inheritdoc cref="ObserveStored"/>
+        public void MergeStored(ReadOnlySpan<nint> inputs, MergeChunk chunk, MergeBuffers buffers, Span<byte> output)
+        {
+            fixed (byte* destination = output)
+            {
+                StoredSlerp.Mix((ushort*)inputs[1], (ushort*)inputs[0], s0, s1, chunk.Count, (ushort*)destination);
+            }
+        }
 
         public void Observe(int pass, MergeBuffers buffers, MergeChunk chunk)
         {

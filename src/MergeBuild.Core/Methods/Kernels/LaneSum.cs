@@ -40,62 +40,48 @@ internal sealed class LaneSum
     public void Clear() => lanes = default;
 
     /// <summary>Adds <c>x[i]²</c> for the elements at positions <paramref name="position"/> + i.</summary>
-    public void AddSquares(ReadOnlySpan<float> x, long position) => Accumulate(x, x, position);
+    public void AddSquares(ReadOnlySpan<float> x, long position) => AddProducts(x, x, position);
 
     /// <summary>Adds <c>a[i]·b[i]</c> (the exact double product of two floats) at positions <paramref name="position"/> + i.</summary>
-    public void AddProducts(ReadOnlySpan<float> a, ReadOnlySpan<float> b, long position) => Accumulate(a, b, position);
-
-    /// <summary>Adds the float terms <c>t[i]</c> at positions <paramref name="position"/> + i.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Add(ReadOnlySpan<float> terms, long position)
+    public void AddProducts(ReadOnlySpan<float> a, ReadOnlySpan<float> b, long position)
     {
-        var i = Head(terms, terms, position, single: true);
-        if (Vector256.IsHardwareAccelerated && terms.Length - i >= Width)
+        if (b.Length < a.Length)
         {
-            ref var lane = ref Unsafe.As<Lanes16, double>(ref lanes);
-            var a0 = Vector256.LoadUnsafe(ref lane, 0);
-            var a1 = Vector256.LoadUnsafe(ref lane, 4);
-            var a2 = Vector256.LoadUnsafe(ref lane, 8);
-            var a3 = Vector256.LoadUnsafe(ref lane, 12);
-            ref var t = ref MemoryMarshal.GetReference(terms);
-            for (; i <= terms.Length - Width; i += Width)
-            {
-                var low = Vector256.LoadUnsafe(ref t, (nuint)i);
-                var high = Vector256.LoadUnsafe(ref t, (nuint)i + 8);
-                a0 += Vector256.WidenLower(low);
-                a1 += Vector256.WidenUpper(low);
-                a2 += Vector256.WidenLower(high);
-                a3 += Vector256.WidenUpper(high);
-            }
-
-            a0.StoreUnsafe(ref lane, 0);
-            a1.StoreUnsafe(ref lane, 4);
-            a2.StoreUnsafe(ref lane, 8);
-            a3.StoreUnsafe(ref lane, 12);
+            throw new ArgumentException("Each term needs both factors.", nameof(b));
         }
 
-        Tail(terms, terms, position, i, single: true);
+        Accumulate(new SpanFactors(a, b), a.Length, position);
     }
 
+    /// <summary>Adds the float terms <c>t[i]</c> (each term times an exact 1) at positions <paramref name="position"/> + i.</summary>
+    public void Add(ReadOnlySpan<float> terms, long position) =>
+        Accumulate(new SpanTerms(terms), terms.Length, position);
+
+    /// <summary>
+    /// Adds the exact double product of each element's two float32 factors, for the elements at positions
+    /// <paramref name="position"/> + i, i &lt; <paramref name="count"/>. The factors come from a source that may compute
+    /// them (a stored bf16 value widened, a value divided by a norm) in registers.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Accumulate(ReadOnlySpan<float> a, ReadOnlySpan<float> b, long position)
+    public void Accumulate<TFactors>(scoped in TFactors factors, int count, long position)
+        where TFactors : ILaneFactors, allows ref struct
     {
-        var i = Head(a, b, position, single: false);
-        if (Vector256.IsHardwareAccelerated && a.Length - i >= Width)
+        var i = 0;
+        for (; i < count && ((position + i) & (Width - 1)) != 0; i++)
+        {
+            AddOne(factors, i, position);
+        }
+
+        if (Vector256.IsHardwareAccelerated && count - i >= Width)
         {
             ref var lane = ref Unsafe.As<Lanes16, double>(ref lanes);
             var a0 = Vector256.LoadUnsafe(ref lane, 0);
             var a1 = Vector256.LoadUnsafe(ref lane, 4);
             var a2 = Vector256.LoadUnsafe(ref lane, 8);
             var a3 = Vector256.LoadUnsafe(ref lane, 12);
-            ref var x = ref MemoryMarshal.GetReference(a);
-            ref var y = ref MemoryMarshal.GetReference(b);
-            for (; i <= a.Length - Width; i += Width)
+            for (; i <= count - Width; i += Width)
             {
-                var xl = Vector256.LoadUnsafe(ref x, (nuint)i);
-                var xh = Vector256.LoadUnsafe(ref x, (nuint)i + 8);
-                var yl = Vector256.LoadUnsafe(ref y, (nuint)i);
-                var yh = Vector256.LoadUnsafe(ref y, (nuint)i + 8);
+                var (xl, xh, yl, yh) = factors.Load16(i);
                 a0 += Vector256.WidenLower(xl) * Vector256.WidenLower(yl);
                 a1 += Vector256.WidenUpper(xl) * Vector256.WidenUpper(yl);
                 a2 += Vector256.WidenLower(xh) * Vector256.WidenLower(yh);
@@ -108,37 +94,69 @@ internal sealed class LaneSum
             a3.StoreUnsafe(ref lane, 12);
         }
 
-        Tail(a, b, position, i, single: false);
-    }
-
-    /// <summary>Adds element by element until the next position is a multiple of 16; returns how many were added.</summary>
-    private int Head(ReadOnlySpan<float> a, ReadOnlySpan<float> b, long position, bool single)
-    {
-        var i = 0;
-        while (i < a.Length && ((position + i) & (Width - 1)) != 0)
+        for (; i < count; i++)
         {
-            AddOne(a[i], b[i], (int)((position + i) & (Width - 1)), single);
-            i++;
-        }
-
-        return i;
-    }
-
-    private void Tail(ReadOnlySpan<float> a, ReadOnlySpan<float> b, long position, int i, bool single)
-    {
-        for (; i < a.Length; i++)
-        {
-            AddOne(a[i], b[i], (int)((position + i) & (Width - 1)), single);
+            AddOne(factors, i, position);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void AddOne(float a, float b, int lane, bool single) =>
-        lanes[lane] += single ? a : (double)a * b;
+    private void AddOne<TFactors>(scoped in TFactors factors, int i, long position)
+        where TFactors : ILaneFactors, allows ref struct
+    {
+        var (a, b) = factors.Load(i);
+        lanes[(int)((position + i) & (Width - 1))] += (double)a * b;
+    }
 
     [InlineArray(Width)]
     private struct Lanes16
     {
         private double element;
     }
+
+    /// <summary>Factors read from two float32 spans.</summary>
+    private readonly ref struct SpanFactors(ReadOnlySpan<float> a, ReadOnlySpan<float> b) : ILaneFactors
+    {
+        private readonly ReadOnlySpan<float> a = a;
+        private readonly ReadOnlySpan<float> b = b;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public (Vector256<float> ALow, Vector256<float> AHigh, Vector256<float> BLow, Vector256<float> BHigh) Load16(int i)
+        {
+            ref var x = ref MemoryMarshal.GetReference(a);
+            ref var y = ref MemoryMarshal.GetReference(b);
+            return (Vector256.LoadUnsafe(ref x, (nuint)i), Vector256.LoadUnsafe(ref x, (nuint)i + 8),
+                Vector256.LoadUnsafe(ref y, (nuint)i), Vector256.LoadUnsafe(ref y, (nuint)i + 8));
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public (float A, float B) Load(int i) => (a[i], b[i]);
+    }
+
+    /// <summary>Plain terms: each read from a float32 span and multiplied by an exact 1.</summary>
+    private readonly ref struct SpanTerms(ReadOnlySpan<float> terms) : ILaneFactors
+    {
+        private readonly ReadOnlySpan<float> terms = terms;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public (Vector256<float> ALow, Vector256<float> AHigh, Vector256<float> BLow, Vector256<float> BHigh) Load16(int i)
+        {
+            ref var x = ref MemoryMarshal.GetReference(terms);
+            return (Vector256.LoadUnsafe(ref x, (nuint)i), Vector256.LoadUnsafe(ref x, (nuint)i + 8),
+                Vector256<float>.One, Vector256<float>.One);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public (float A, float B) Load(int i) => (terms[i], 1f);
+    }
+}
+
+/// <summary>The two float32 factors of each term a <see cref="LaneSum"/> accumulates, 16 elements or one at a time.</summary>
+internal interface ILaneFactors
+{
+    /// <summary>Elements i to i + 15: the first factors (i to i + 7, i + 8 to i + 15), then the second.</summary>
+    (Vector256<float> ALow, Vector256<float> AHigh, Vector256<float> BLow, Vector256<float> BHigh) Load16(int i);
+
+    /// <summary>Element i's two factors.</summary>
+    (float A, float B) Load(int i);
 }
