@@ -40,10 +40,20 @@ public sealed class NuslerpMethod : IMergeMethod
     public void Merge(TensorJob job, MergeBuffers buffers, MergeChunk chunk) =>
         TensorMergeRunner.RunWhole(Begin(job), buffers, chunk);
 
+    /// <summary>Where a chunk's pass-0 and pass-1 sums come from, one piece of one vector at a time.</summary>
+    private interface IVectorPieces
+    {
+        /// <summary>Adds the piece's squares of v₀ and v₁; <paramref name="k"/> is its position in its vector.</summary>
+        void AddSquares(int offset, int length, long k);
+
+        /// <summary>Adds the piece's cosine terms with its vector's norms.</summary>
+        void AddCosines(int offset, int length, long k, float norm0, float norm1);
+    }
+
     /// <summary>One vector's factors: the lerp's (1−t, t, divisor 1) or the slerp's (sin((1−t)θ), sin(tθ), sin θ).</summary>
     private readonly record struct Factors(bool Lerp, float S0, float S1, float SinTheta);
 
-    private sealed class State : ITensorMerge
+    private sealed unsafe class State : ITensorMerge, IStoredBytesMerge
     {
         private readonly TensorJob job;
         private readonly DType dtype;
@@ -91,7 +101,14 @@ public sealed class NuslerpMethod : IMergeMethod
             {
                 layout = VectorLayout.LastDim(job.Shape, count);
             }
+
+            // Dim-0 vectors keep the buffer path: their sums run per column (ColumnSums), not per lane.
+            ReadsStoredBytes = !columns && job.Vocabulary is null && dtype is DType.BF16 or DType.F32 &&
+                               job.OutputDType == DType.BF16 && job.Inputs.All(i => i.Tensor.DType == DType.BF16) &&
+                               job.Base?.Tensor.DType is null or DType.BF16;
         }
+
+        public bool ReadsStoredBytes { get; }
 
         public int StatisticsPasses => 2;
 
@@ -108,34 +125,27 @@ public sealed class NuslerpMethod : IMergeMethod
                 return;
             }
 
-            if (norms0.Length == 0)
+            ObservePieces(pass, chunk, new BufferPieces(this, v0, v1));
+        }
+
+        /// <summary>The two models' stored bytes come first, the base model's (if any) last.</summary>
+        public void ObserveStored(int pass, ReadOnlySpan<nint> inputs, MergeChunk chunk, MergeBuffers buffers) =>
+            ObservePieces(pass, chunk, new StoredPieces(this, StoredPair(inputs)));
+
+        /// <inheritdoc cref="ObserveStored"/>
+        public void MergeStored(ReadOnlySpan<nint> inputs, MergeChunk chunk, MergeBuffers buffers, Span<byte> output)
+        {
+            var pair = StoredPair(inputs);
+            fixed (byte* destination = output)
             {
-                norms0 = new float[layout.Count];
-                norms1 = new float[layout.Count];
-                factors = new Factors[layout.Count];
-            }
-
-            for (var offset = 0; offset < chunk.Count;)
-            {
-                var length = layout.Piece(chunk.Start + offset, chunk.Count - offset, out var vector, out var k);
-                if (pass == 0)
+                for (var offset = 0; offset < chunk.Count;)
                 {
-                    squares0.AddSquares(v0.AsSpan(offset, length), k);
-                    squares1.AddSquares(v1.AsSpan(offset, length), k);
+                    var length = layout.Piece(chunk.Start + offset, chunk.Count - offset, out var vector, out _);
+                    var f = factors[vector];
+                    StoredNuslerp.Mix(pair.Skip(offset), f.Lerp ? (float)(1 - t) : f.S0, f.Lerp ? (float)t : f.S1, f.Lerp,
+                        f.SinTheta, length, (ushort*)destination + offset);
+                    offset += length;
                 }
-                else
-                {
-                    var kernel = new CosineKernel(v0, v1, terms, norms0[vector], norms1[vector], offset);
-                    Lanes.ForEach(dtype, ref kernel, length);
-                    products.Add(terms.AsSpan(0, length), k);
-                }
-
-                if (k + length == layout.Length)
-                {
-                    FinishVector(pass, vector);
-                }
-
-                offset += length;
             }
         }
 
@@ -229,6 +239,41 @@ public sealed class NuslerpMethod : IMergeMethod
             }
         }
 
+        /// <summary>A chunk's sums for pass 0 (squares) or 1 (cosine terms), piece by piece, finishing each vector.</summary>
+        private void ObservePieces<TPieces>(int pass, MergeChunk chunk, TPieces pieces)
+            where TPieces : struct, IVectorPieces
+        {
+            if (norms0.Length == 0)
+            {
+                norms0 = new float[layout.Count];
+                norms1 = new float[layout.Count];
+                factors = new Factors[layout.Count];
+            }
+
+            for (var offset = 0; offset < chunk.Count;)
+            {
+                var length = layout.Piece(chunk.Start + offset, chunk.Count - offset, out var vector, out var k);
+                if (pass == 0)
+                {
+                    pieces.AddSquares(offset, length, k);
+                }
+                else
+                {
+                    pieces.AddCosines(offset, length, k, norms0[vector], norms1[vector]);
+                }
+
+                if (k + length == layout.Length)
+                {
+                    FinishVector(pass, vector);
+                }
+
+                offset += length;
+            }
+        }
+
+        private StoredNuslerp.Pair StoredPair(ReadOnlySpan<nint> inputs) =>
+            new((ushort*)inputs[0], (ushort*)inputs[1], inputs.Length > 2 ? (ushort*)inputs[2] : null, dtype == DType.BF16);
+
         private void FinishVector(int pass, long vector)
         {
             if (pass == 0)
@@ -294,6 +339,33 @@ public sealed class NuslerpMethod : IMergeMethod
                 v0 = d0;
                 v1 = d1;
             }
+        }
+
+        /// <summary>Pieces of the chunk's decoded buffers (the inputs, or their task vectors).</summary>
+        private readonly struct BufferPieces(State state, float[] v0, float[] v1) : IVectorPieces
+        {
+            public void AddSquares(int offset, int length, long k)
+            {
+                state.squares0.AddSquares(v0.AsSpan(offset, length), k);
+                state.squares1.AddSquares(v1.AsSpan(offset, length), k);
+            }
+
+            public void AddCosines(int offset, int length, long k, float norm0, float norm1)
+            {
+                var kernel = new CosineKernel(v0, v1, state.terms, norm0, norm1, offset);
+                Lanes.ForEach(state.dtype, ref kernel, length);
+                state.products.Add(state.terms.AsSpan(0, length), k);
+            }
+        }
+
+        /// <summary>Pieces of the chunk's stored bytes.</summary>
+        private readonly struct StoredPieces(State state, StoredNuslerp.Pair pair) : IVectorPieces
+        {
+            public void AddSquares(int offset, int length, long k) =>
+                StoredNuslerp.AddSquares(state.squares0, state.squares1, pair.Skip(offset), length, k);
+
+            public void AddCosines(int offset, int length, long k, float norm0, float norm1) =>
+                StoredNuslerp.AddCosines(state.products, pair.Skip(offset), norm0, norm1, length, k);
         }
     }
 
