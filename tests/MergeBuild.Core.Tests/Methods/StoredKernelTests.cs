@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using MergeBuild.Methods.Kernels;
 using MergeBuild.Tensors;
+using static MergeBuild.Core.Tests.Methods.StoredBits;
 
 namespace MergeBuild.Core.Tests.Methods;
 
@@ -212,27 +213,6 @@ public unsafe class StoredKernelTests
 
     private static nint[] Addresses(ushort[][] pinned) =>
         [.. pinned.Select(values => (nint)Unsafe.AsPointer(ref values[0]))];
-
-    private static float Decode(ushort bits) => BitConverter.UInt32BitsToSingle((uint)bits << 16);
-
-    private static float Round(bool bf16, float value) =>
-        bf16 ? BitConverter.UInt32BitsToSingle((uint)BFloat16.FromSingle(value) << 16) : value;
-
-    /// <summary>Equal bits, except that a NaN only has to be a NaN (which NaN's payload survives a sum is unspecified).</summary>
-    private static void AssertSameValues(ushort[] expected, ushort[] actual, int count)
-    {
-        for (var e = 0; e < count; e++)
-        {
-            if (float.IsNaN(Decode(expected[e])))
-            {
-                Assert.True(float.IsNaN(Decode(actual[e])), $"element {e}: expected NaN, got 0x{actual[e]:X4}");
-            }
-            else
-            {
-                Assert.True(expected[e] == actual[e], $"element {e}: expected 0x{expected[e]:X4}, got 0x{actual[e]:X4}");
-            }
-        }
-    }
 
     /// <summary>Equal bits, except that a NaN only has to be a NaN.</summary>
     private static void AssertSameFloats(float[] expected, float[] actual, int count)

@@ -2,6 +2,7 @@ using System.Runtime.Intrinsics;
 using MergeBuild.Methods.Geometric;
 using MergeBuild.Methods.Kernels;
 using MergeBuild.Tensors;
+using static MergeBuild.Core.Tests.Methods.StoredBits;
 
 namespace MergeBuild.Core.Tests.Methods.Geometric;
 
@@ -101,9 +102,9 @@ public unsafe class StoredNuslerpTests
         var (x0, x1, b) = (new ushort[length], new ushort[length], new ushort[length]);
         for (var e = 0; e < length; e++)
         {
-            b[e] = randomBits ? RandomBits(random, finite) : BFloat16.FromSingle((float)(random.NextDouble() * 0.08 - 0.04));
-            x0[e] = randomBits ? RandomBits(random, finite) : Step(random, b[e]);
-            x1[e] = randomBits ? RandomBits(random, finite) : Step(random, b[e]);
+            b[e] = randomBits ? StoredBits.Random(random, finite) : BFloat16.FromSingle((float)(random.NextDouble() * 0.08 - 0.04));
+            x0[e] = randomBits ? StoredBits.Random(random, finite) : Step(random, b[e]);
+            x1[e] = randomBits ? StoredBits.Random(random, finite) : Step(random, b[e]);
         }
 
         return (x0, x1, b);
@@ -112,56 +113,7 @@ public unsafe class StoredNuslerpTests
     private static ushort Step(Random random, ushort from) =>
         BFloat16.FromSingle(Decode(from) + (float)(random.NextDouble() * 0.004 - 0.002));
 
-    private static ushort RandomBits(Random random, bool finite)
-    {
-        while (true)
-        {
-            var bits = (ushort)random.Next(0, 1 << 16);
-            if (!finite || float.IsFinite(Decode(bits)))
-            {
-                return bits;
-            }
-        }
-    }
-
     /// <summary>Each element's vector value: the model's, or its task vector D(x − b).</summary>
     private static float[] Values(bool bf16, ushort[] x, ushort[]? b) =>
         [.. x.Select((bits, e) => b is null ? Decode(bits) : Round(bf16, Decode(bits) - Decode(b[e])))];
-
-    /// <summary>The terms, the one at index e added to lane (k + e) mod 16, lanes added in order.</summary>
-    private static double LaneOrderedSum(long k, IEnumerable<double> terms)
-    {
-        var lanes = new double[16];
-        var e = 0;
-        foreach (var term in terms)
-        {
-            lanes[(k + e++) % 16] += term;
-        }
-
-        var total = 0.0;
-        foreach (var lane in lanes)
-        {
-            total += lane;
-        }
-
-        return total;
-    }
-
-    private static float Decode(ushort bits) => BitConverter.UInt32BitsToSingle((uint)bits << 16);
-
-    private static float Round(bool bf16, float value) => bf16 ? Decode(BFloat16.FromSingle(value)) : value;
-
-    private static void AssertSameSum(double expected, double actual) =>
-        Assert.True(double.IsNaN(expected) ? double.IsNaN(actual) : BitConverter.DoubleToInt64Bits(expected) ==
-            BitConverter.DoubleToInt64Bits(actual), $"expected {expected:R}, got {actual:R}");
-
-    /// <summary>Equal bits, except that a NaN only has to be a NaN.</summary>
-    private static void AssertSameValues(ushort[] expected, ushort[] actual, int count)
-    {
-        for (var e = 0; e < count; e++)
-        {
-            Assert.True(float.IsNaN(Decode(expected[e])) ? float.IsNaN(Decode(actual[e])) : expected[e] == actual[e],
-                $"element {e}: expected 0x{expected[e]:X4}, got 0x{actual[e]:X4}");
-        }
-    }
 }

@@ -2,6 +2,7 @@ using System.Runtime.Intrinsics;
 using MergeBuild.Methods.Geometric;
 using MergeBuild.Methods.Kernels;
 using MergeBuild.Tensors;
+using static MergeBuild.Core.Tests.Methods.StoredBits;
 
 namespace MergeBuild.Core.Tests.Methods.Geometric;
 
@@ -39,9 +40,10 @@ public unsafe class StoredSlerpTests
             }
         }
 
-        AssertSameSum(LaneOrderedSum(length, start, e => Decode(v0[e]), e => Decode(v0[e])), squares0.Total);
-        AssertSameSum(LaneOrderedSum(length, start, e => Decode(v1[e]), e => Decode(v1[e])), squares1.Total);
-        AssertSameSum(LaneOrderedSum(length, start, e => Decode(v0[e]) / norm0, e => Decode(v1[e]) / norm1), dot.Total);
+        AssertSameSum(LaneOrderedSum(start, v0.Select(x => (double)Decode(x) * Decode(x))), squares0.Total);
+        AssertSameSum(LaneOrderedSum(start, v1.Select(x => (double)Decode(x) * Decode(x))), squares1.Total);
+        AssertSameSum(LaneOrderedSum(start, v0.Zip(v1, (a, b) => (double)(Decode(a) / norm0) * (Decode(b) / norm1))),
+            dot.Total);
     }
 
     [Theory]
@@ -92,58 +94,12 @@ public unsafe class StoredSlerpTests
         var (v0, v1) = (new ushort[length], new ushort[length]);
         for (var e = 0; e < length; e++)
         {
-            v0[e] = randomBits ? RandomBits(random, finite) : BFloat16.FromSingle((float)(random.NextDouble() * 0.08 - 0.04));
+            v0[e] = randomBits ? StoredBits.Random(random, finite) : BFloat16.FromSingle((float)(random.NextDouble() * 0.08 - 0.04));
             v1[e] = randomBits
-                ? RandomBits(random, finite)
+                ? StoredBits.Random(random, finite)
                 : BFloat16.FromSingle(Decode(v0[e]) + (float)(random.NextDouble() * 0.004 - 0.002));
         }
 
         return (v0, v1);
-    }
-
-    private static ushort RandomBits(Random random, bool finite)
-    {
-        while (true)
-        {
-            var bits = (ushort)random.Next(0, 1 << 16);
-            if (!finite || float.IsFinite(Decode(bits)))
-            {
-                return bits;
-            }
-        }
-    }
-
-    /// <summary>Σ a·b with element k (at position start + k) added to lane (start + k) mod 16, lanes added in order.</summary>
-    private static double LaneOrderedSum(int length, long start, Func<int, float> a, Func<int, float> b)
-    {
-        var lanes = new double[16];
-        for (var e = 0; e < length; e++)
-        {
-            lanes[(start + e) % 16] += (double)a(e) * b(e);
-        }
-
-        var total = 0.0;
-        foreach (var lane in lanes)
-        {
-            total += lane;
-        }
-
-        return total;
-    }
-
-    private static float Decode(ushort bits) => BitConverter.UInt32BitsToSingle((uint)bits << 16);
-
-    private static void AssertSameSum(double expected, double actual) =>
-        Assert.True(double.IsNaN(expected) ? double.IsNaN(actual) : BitConverter.DoubleToInt64Bits(expected) ==
-            BitConverter.DoubleToInt64Bits(actual), $"expected {expected:R}, got {actual:R}");
-
-    /// <summary>Equal bits, except that a NaN only has to be a NaN.</summary>
-    private static void AssertSameValues(ushort[] expected, ushort[] actual, int count)
-    {
-        for (var e = 0; e < count; e++)
-        {
-            Assert.True(float.IsNaN(Decode(expected[e])) ? float.IsNaN(Decode(actual[e])) : expected[e] == actual[e],
-                $"element {e}: expected 0x{expected[e]:X4}, got 0x{actual[e]:X4}");
-        }
     }
 }
