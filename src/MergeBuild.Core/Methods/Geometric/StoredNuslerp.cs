@@ -42,7 +42,7 @@ internal static unsafe class StoredNuslerp
             }
 
             var (baseLow, baseHigh) = StoredBf16.Load256(Base + i);
-            return (Rounding.Bf16If(Bf16, low - baseLow), Rounding.Bf16If(Bf16, high - baseHigh));
+            return (Rounding.Bf16OfBf16MathIf(Bf16, low - baseLow), Rounding.Bf16OfBf16MathIf(Bf16, high - baseHigh));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -55,7 +55,7 @@ internal static unsafe class StoredNuslerp
             }
 
             var (baseLow, baseHigh) = StoredBf16.Load512(Base + i);
-            return (Rounding.Bf16If(Bf16, low - baseLow), Rounding.Bf16If(Bf16, high - baseHigh));
+            return (Rounding.Bf16OfBf16MathIf(Bf16, low - baseLow), Rounding.Bf16OfBf16MathIf(Bf16, high - baseHigh));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -106,17 +106,17 @@ internal static unsafe class StoredNuslerp
         {
             var (x0, y0) = pair.Vector512Of(pair.X0, i);
             var (x1, y1) = pair.Vector512Of(pair.X1, i);
-            var low = Rounding.Bf16If(bf16, Rounding.Bf16If(bf16, f0 * x0) + Rounding.Bf16If(bf16, f1 * x1));
-            var high = Rounding.Bf16If(bf16, Rounding.Bf16If(bf16, f0 * y0) + Rounding.Bf16If(bf16, f1 * y1));
+            var low = Rounding.Bf16OfBf16MathIf(bf16, Rounding.Bf16OfBf16MathIf(bf16, f0 * x0) + Rounding.Bf16OfBf16MathIf(bf16, f1 * x1));
+            var high = Rounding.Bf16OfBf16MathIf(bf16, Rounding.Bf16OfBf16MathIf(bf16, f0 * y0) + Rounding.Bf16OfBf16MathIf(bf16, f1 * y1));
             if (!lerp)
             {
-                (low, high) = (Rounding.Bf16If(bf16, low / divisor), Rounding.Bf16If(bf16, high / divisor));
+                (low, high) = (Rounding.Bf16OfBf16MathIf(bf16, low / divisor), Rounding.Bf16OfBf16MathIf(bf16, high / divisor));
             }
 
             if (pair.Base != null)
             {
                 var (baseLow, baseHigh) = StoredBf16.Load512(pair.Base + i);
-                (low, high) = (Rounding.Bf16If(bf16, baseLow + low), Rounding.Bf16If(bf16, baseHigh + high));
+                (low, high) = (Rounding.Bf16OfBf16MathIf(bf16, baseLow + low), Rounding.Bf16OfBf16MathIf(bf16, baseHigh + high));
             }
 
             StoredBf16.Store512(output + i, bf16 ? low : Rounding.Bf16(low), bf16 ? high : Rounding.Bf16(high));
@@ -135,17 +135,17 @@ internal static unsafe class StoredNuslerp
         {
             var (x0, y0) = pair.Vector256Of(pair.X0, i);
             var (x1, y1) = pair.Vector256Of(pair.X1, i);
-            var low = Rounding.Bf16If(bf16, Rounding.Bf16If(bf16, f0 * x0) + Rounding.Bf16If(bf16, f1 * x1));
-            var high = Rounding.Bf16If(bf16, Rounding.Bf16If(bf16, f0 * y0) + Rounding.Bf16If(bf16, f1 * y1));
+            var low = Rounding.Bf16OfBf16MathIf(bf16, Rounding.Bf16OfBf16MathIf(bf16, f0 * x0) + Rounding.Bf16OfBf16MathIf(bf16, f1 * x1));
+            var high = Rounding.Bf16OfBf16MathIf(bf16, Rounding.Bf16OfBf16MathIf(bf16, f0 * y0) + Rounding.Bf16OfBf16MathIf(bf16, f1 * y1));
             if (!lerp)
             {
-                (low, high) = (Rounding.Bf16If(bf16, low / divisor), Rounding.Bf16If(bf16, high / divisor));
+                (low, high) = (Rounding.Bf16OfBf16MathIf(bf16, low / divisor), Rounding.Bf16OfBf16MathIf(bf16, high / divisor));
             }
 
             if (pair.Base != null)
             {
                 var (baseLow, baseHigh) = StoredBf16.Load256(pair.Base + i);
-                (low, high) = (Rounding.Bf16If(bf16, baseLow + low), Rounding.Bf16If(bf16, baseHigh + high));
+                (low, high) = (Rounding.Bf16OfBf16MathIf(bf16, baseLow + low), Rounding.Bf16OfBf16MathIf(bf16, baseHigh + high));
             }
 
             StoredBf16.Store256(output + i, bf16 ? low : Rounding.Bf16(low), bf16 ? high : Rounding.Bf16(high));
@@ -182,8 +182,8 @@ internal static unsafe class StoredNuslerp
             var (n0, n1) = (Vector256.Create(norm0), Vector256.Create(norm1));
             var (x0, y0) = pair.Vector256Of(pair.X0, i);
             var (x1, y1) = pair.Vector256Of(pair.X1, i);
-            var low = Rounding.Bf16If(bf16, Rounding.Bf16If(bf16, x0 / n0) * Rounding.Bf16If(bf16, x1 / n1));
-            var high = Rounding.Bf16If(bf16, Rounding.Bf16If(bf16, y0 / n0) * Rounding.Bf16If(bf16, y1 / n1));
+            var low = Rounding.Bf16OfBf16MathIf(bf16, Rounding.Bf16OfBf16MathIf(bf16, x0 / n0) * Rounding.Bf16OfBf16MathIf(bf16, x1 / n1));
+            var high = Rounding.Bf16OfBf16MathIf(bf16, Rounding.Bf16OfBf16MathIf(bf16, y0 / n0) * Rounding.Bf16OfBf16MathIf(bf16, y1 / n1));
             return (low, high, Vector256<float>.One, Vector256<float>.One);
         }
 

@@ -51,8 +51,8 @@ internal static unsafe class StoredDifference
         {
             var (xLower, xUpper) = StoredBf16.Load512(x + i);
             var (bLower, bUpper) = StoredBf16.Load512(b + i);
-            Rounding.Bf16If(roundToBf16, xLower - bLower).Store(delta + i);
-            Rounding.Bf16If(roundToBf16, xUpper - bUpper).Store(delta + i + Step / 2);
+            Rounding.Bf16OfBf16MathIf(roundToBf16, xLower - bLower).Store(delta + i);
+            Rounding.Bf16OfBf16MathIf(roundToBf16, xUpper - bUpper).Store(delta + i + Step / 2);
         }
 
         return i;
@@ -66,8 +66,8 @@ internal static unsafe class StoredDifference
         {
             var (xLower, xUpper) = StoredBf16.Load256(x + i);
             var (bLower, bUpper) = StoredBf16.Load256(b + i);
-            Rounding.Bf16If(roundToBf16, xLower - bLower).Store(delta + i);
-            Rounding.Bf16If(roundToBf16, xUpper - bUpper).Store(delta + i + Step / 2);
+            Rounding.Bf16OfBf16MathIf(roundToBf16, xLower - bLower).Store(delta + i);
+            Rounding.Bf16OfBf16MathIf(roundToBf16, xUpper - bUpper).Store(delta + i + Step / 2);
         }
 
         return i;

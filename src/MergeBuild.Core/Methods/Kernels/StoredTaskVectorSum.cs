@@ -149,47 +149,47 @@ internal static unsafe class StoredTaskVectorSum
     /// <summary><c>D(D(x − b) · w)</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Weighted(Vector512<float> x, Vector512<float> b, float weight, bool bf16) =>
-        Rounding.Bf16If(bf16, Rounding.Bf16If(bf16, x - b) * Vector512.Create(weight));
+        Rounding.Bf16OfBf16MathIf(bf16, Rounding.Bf16OfBf16MathIf(bf16, x - b) * Vector512.Create(weight));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Weighted(Vector256<float> x, Vector256<float> b, float weight, bool bf16) =>
-        Rounding.Bf16If(bf16, Rounding.Bf16If(bf16, x - b) * Vector256.Create(weight));
+        Rounding.Bf16OfBf16MathIf(bf16, Rounding.Bf16OfBf16MathIf(bf16, x - b) * Vector256.Create(weight));
 
     /// <summary>The sum rounded, normalized, scaled, added to the base; then rounded to bf16 for storing.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Finish(Vector512<float> mixed, Vector512<float> b, bool bf16, bool normalize,
         Vector512<float> divisor, bool applyLambda, Vector512<float> lambda)
     {
-        mixed = Rounding.Bf16If(bf16, mixed);
+        mixed = Rounding.Bf16OfBf16MathIf(bf16, mixed);
         if (normalize)
         {
-            mixed = Rounding.Bf16If(bf16, mixed / divisor);
+            mixed = Rounding.Bf16OfBf16MathIf(bf16, mixed / divisor);
         }
 
         if (applyLambda)
         {
-            mixed = Rounding.Bf16If(bf16, mixed * lambda);
+            mixed = Rounding.Bf16OfBf16MathIf(bf16, mixed * lambda);
         }
 
         // Rounded to the compute dtype, then (float32 compute) to bf16 by the output encoding: bf16 rounds once.
-        return Rounding.Bf16(TaskVectorMix.AddFirst(mixed, b));
+        return Rounding.Bf16OfBf16Math(TaskVectorMix.AddFirst(mixed, b));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Finish(Vector256<float> mixed, Vector256<float> b, bool bf16, bool normalize,
         Vector256<float> divisor, bool applyLambda, Vector256<float> lambda)
     {
-        mixed = Rounding.Bf16If(bf16, mixed);
+        mixed = Rounding.Bf16OfBf16MathIf(bf16, mixed);
         if (normalize)
         {
-            mixed = Rounding.Bf16If(bf16, mixed / divisor);
+            mixed = Rounding.Bf16OfBf16MathIf(bf16, mixed / divisor);
         }
 
         if (applyLambda)
         {
-            mixed = Rounding.Bf16If(bf16, mixed * lambda);
+            mixed = Rounding.Bf16OfBf16MathIf(bf16, mixed * lambda);
         }
 
-        return Rounding.Bf16(TaskVectorMix.AddFirst(mixed, b));
+        return Rounding.Bf16OfBf16Math(TaskVectorMix.AddFirst(mixed, b));
     }
 }

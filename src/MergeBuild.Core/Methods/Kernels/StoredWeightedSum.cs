@@ -83,8 +83,8 @@ internal static unsafe class StoredWeightedSum
             {
                 var weight = Vector512.Create(weights[k]);
                 var (lower, upper) = StoredBf16.Load512((ushort*)inputs[k] + i);
-                first += Rounding.Bf16If(roundToBf16, lower * weight);
-                second += Rounding.Bf16If(roundToBf16, upper * weight);
+                first += Rounding.Bf16OfBf16MathIf(roundToBf16, lower * weight);
+                second += Rounding.Bf16OfBf16MathIf(roundToBf16, upper * weight);
             }
 
             first = Finish(roundToBf16, normalize, by, first);
@@ -109,8 +109,8 @@ internal static unsafe class StoredWeightedSum
             {
                 var weight = Vector256.Create(weights[k]);
                 var (lower, upper) = StoredBf16.Load256((ushort*)inputs[k] + i);
-                first += Rounding.Bf16If(roundToBf16, lower * weight);
-                second += Rounding.Bf16If(roundToBf16, upper * weight);
+                first += Rounding.Bf16OfBf16MathIf(roundToBf16, lower * weight);
+                second += Rounding.Bf16OfBf16MathIf(roundToBf16, upper * weight);
             }
 
             first = Finish(roundToBf16, normalize, by, first);
@@ -126,10 +126,10 @@ internal static unsafe class StoredWeightedSum
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Finish(bool roundToBf16, bool normalize, Vector512<float> divisor, Vector512<float> sum)
     {
-        sum = Rounding.Bf16If(roundToBf16, sum);
+        sum = Rounding.Bf16OfBf16MathIf(roundToBf16, sum);
         if (normalize)
         {
-            sum = Rounding.Bf16If(roundToBf16, sum / divisor);
+            sum = Rounding.Bf16OfBf16MathIf(roundToBf16, sum / divisor);
         }
 
         return roundToBf16 ? sum : Rounding.Bf16(sum);
@@ -138,10 +138,10 @@ internal static unsafe class StoredWeightedSum
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Finish(bool roundToBf16, bool normalize, Vector256<float> divisor, Vector256<float> sum)
     {
-        sum = Rounding.Bf16If(roundToBf16, sum);
+        sum = Rounding.Bf16OfBf16MathIf(roundToBf16, sum);
         if (normalize)
         {
-            sum = Rounding.Bf16If(roundToBf16, sum / divisor);
+            sum = Rounding.Bf16OfBf16MathIf(roundToBf16, sum / divisor);
         }
 
         return roundToBf16 ? sum : Rounding.Bf16(sum);

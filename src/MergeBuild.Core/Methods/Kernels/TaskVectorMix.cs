@@ -190,12 +190,12 @@ internal static class TaskVectorMix
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Weighted(Vector512<float> delta, float weight, bool bf16) =>
-        weight == 1f ? delta : Rounding.Bf16If(bf16, delta * Vector512.Create(weight));
+        weight == 1f ? delta : Rounding.Bf16OfBf16MathIf(bf16, delta * Vector512.Create(weight));
 
     /// <inheritdoc cref="Weighted(Vector512{float}, float, bool)"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Weighted(Vector256<float> delta, float weight, bool bf16) =>
-        weight == 1f ? delta : Rounding.Bf16If(bf16, delta * Vector256.Create(weight));
+        weight == 1f ? delta : Rounding.Bf16OfBf16MathIf(bf16, delta * Vector256.Create(weight));
 
     // Its own JIT root: inlined into a large caller, the JIT would run out of budget to inline the vector helpers.
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -213,7 +213,7 @@ internal static class TaskVectorMix
                 mixed = AddFirst(mixed, Weighted(Vector512.Create(deltas[m].AsSpan(i, N)), weights[m], s.Bf16));
             }
 
-            Finish512(Rounding.Bf16If(s.Bf16, mixed), Vector512.Create(s.Divisor), baseValues, output, i, s);
+            Finish512(Rounding.Bf16OfBf16MathIf(s.Bf16, mixed), Vector512.Create(s.Divisor), baseValues, output, i, s);
         }
 
         return i;
@@ -235,7 +235,7 @@ internal static class TaskVectorMix
                 mixed = AddFirst(mixed, Weighted(Vector256.Create(deltas[m].AsSpan(i, N)), weights[m], s.Bf16));
             }
 
-            Finish256(Rounding.Bf16If(s.Bf16, mixed), Vector256.Create(s.Divisor), baseValues, output, i, s);
+            Finish256(Rounding.Bf16OfBf16MathIf(s.Bf16, mixed), Vector256.Create(s.Divisor), baseValues, output, i, s);
         }
 
         return i;
@@ -296,11 +296,11 @@ internal static class TaskVectorMix
             }
             else
             {
-                divisor = Rounding.Bf16If(s.Bf16, divisor);
+                divisor = Rounding.Bf16OfBf16MathIf(s.Bf16, divisor);
                 divisor = Vector512.ConditionalSelect(Vector512.Equals(divisor, Vector512<float>.Zero), Vector512<float>.One, divisor);
             }
 
-            Finish512(Rounding.Bf16If(s.Bf16, mixed), divisor, baseValues, output, i, s);
+            Finish512(Rounding.Bf16OfBf16MathIf(s.Bf16, mixed), divisor, baseValues, output, i, s);
         }
 
         return i;
@@ -360,11 +360,11 @@ internal static class TaskVectorMix
             }
             else
             {
-                divisor = Rounding.Bf16If(s.Bf16, divisor);
+                divisor = Rounding.Bf16OfBf16MathIf(s.Bf16, divisor);
                 divisor = Vector256.ConditionalSelect(Vector256.Equals(divisor, Vector256<float>.Zero), Vector256<float>.One, divisor);
             }
 
-            Finish256(Rounding.Bf16If(s.Bf16, mixed), divisor, baseValues, output, i, s);
+            Finish256(Rounding.Bf16OfBf16MathIf(s.Bf16, mixed), divisor, baseValues, output, i, s);
         }
 
         return i;
@@ -377,15 +377,15 @@ internal static class TaskVectorMix
     {
         if (s.Normalize)
         {
-            mixed = Rounding.Bf16If(s.Bf16, mixed / divisor);
+            mixed = Rounding.Bf16OfBf16MathIf(s.Bf16, mixed / divisor);
         }
 
         if (s.ApplyLambda)
         {
-            mixed = Rounding.Bf16If(s.Bf16, mixed * Vector512.Create(s.Lambda));
+            mixed = Rounding.Bf16OfBf16MathIf(s.Bf16, mixed * Vector512.Create(s.Lambda));
         }
 
-        Rounding.Bf16If(s.Bf16, AddFirst(mixed, Vector512.Create(baseValues.Slice(i, 16)))).CopyTo(output.Slice(i));
+        Rounding.Bf16OfBf16MathIf(s.Bf16, AddFirst(mixed, Vector512.Create(baseValues.Slice(i, 16)))).CopyTo(output.Slice(i));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -394,14 +394,14 @@ internal static class TaskVectorMix
     {
         if (s.Normalize)
         {
-            mixed = Rounding.Bf16If(s.Bf16, mixed / divisor);
+            mixed = Rounding.Bf16OfBf16MathIf(s.Bf16, mixed / divisor);
         }
 
         if (s.ApplyLambda)
         {
-            mixed = Rounding.Bf16If(s.Bf16, mixed * Vector256.Create(s.Lambda));
+            mixed = Rounding.Bf16OfBf16MathIf(s.Bf16, mixed * Vector256.Create(s.Lambda));
         }
 
-        Rounding.Bf16If(s.Bf16, AddFirst(mixed, Vector256.Create(baseValues.Slice(i, 8)))).CopyTo(output.Slice(i));
+        Rounding.Bf16OfBf16MathIf(s.Bf16, AddFirst(mixed, Vector256.Create(baseValues.Slice(i, 8)))).CopyTo(output.Slice(i));
     }
 }
