@@ -51,7 +51,14 @@ public sealed class NuslerpMethod : IMergeMethod
     }
 
     /// <summary>One vector's factors: the lerp's (1−t, t, divisor 1) or the slerp's (sin((1−t)θ), sin(tθ), sin θ).</summary>
-    private readonly record struct Factors(bool Lerp, float S0, float S1, float SinTheta);
+    private readonly record struct Factors(bool Lerp, float S0, float S1, float SinTheta)
+    {
+        /// <summary>
+        /// The first NaN factor, if any (the vector holds a NaN, so its sums are NaN): every output element of the
+        /// vector is then that NaN, rather than whichever operand's payload the JIT's operand order lets survive.
+        /// </summary>
+        public float? NaN => float.IsNaN(S0) ? S0 : float.IsNaN(S1) ? S1 : !Lerp && float.IsNaN(SinTheta) ? SinTheta : null;
+    }
 
     private sealed unsafe class State : ITensorMerge, IStoredBytesMerge
     {
@@ -142,6 +149,13 @@ public sealed class NuslerpMethod : IMergeMethod
                 {
                     var length = layout.Piece(chunk.Start + offset, chunk.Count - offset, out var vector, out _);
                     var f = factors[vector];
+                    if (f.NaN is { } nan)
+                    {
+                        new Span<ushort>((ushort*)destination + offset, length).Fill(BFloat16.FromSingle(nan));
+                        offset += length;
+                        continue;
+                    }
+
                     StoredNuslerp.Mix(pair.Skip(offset), f.Lerp ? (float)(1 - t) : f.S0, f.Lerp ? (float)t : f.S1, f.Lerp,
                         f.SinTheta, length, (ushort*)destination + offset);
                     offset += length;
@@ -197,6 +211,13 @@ public sealed class NuslerpMethod : IMergeMethod
             {
                 var length = layout.Piece(chunk.Start + offset, count - offset, out var vector, out _);
                 var f = factors[vector];
+                if (f.NaN is { } nan)
+                {
+                    buffers.Output.AsSpan(offset, length).Fill(nan);
+                    offset += length;
+                    continue;
+                }
+
                 var kernel = new OutputKernel(buffers.Inputs[0], buffers.Inputs[1], baseValues, buffers.Output,
                     f.Lerp ? (float)(1 - t) : f.S0, f.Lerp ? (float)t : f.S1, f.Lerp, f.SinTheta, offset);
                 Lanes.ForEach(dtype, ref kernel, length);

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using MergeBuild.Methods.Kernels;
 using MergeBuild.Planning;
 using MergeBuild.Tensors;
@@ -89,6 +90,11 @@ public sealed class SlerpMethod : IMergeMethod
         private float norm1;
         private float s0;
         private float s1;
+
+        // A NaN factor (the tensor holds a NaN, so every sum is NaN) makes every output element that NaN. Computing
+        // s0·v0 + s1·v1 would give the same NaNs but for which operand's payload survives where an input is NaN too,
+        // which the JIT decides by the order it gives a product's operands.
+        private float? nanFactor;
         private float[] unit0 = [];
         private float[] unit1 = [];
 
@@ -128,6 +134,12 @@ public sealed class SlerpMethod : IMergeMethod
         /// <inheritdoc cref="ObserveStored"/>
         public void MergeStored(ReadOnlySpan<nint> inputs, MergeChunk chunk, MergeBuffers buffers, Span<byte> output)
         {
+            if (nanFactor is { } nan)
+            {
+                MemoryMarshal.Cast<byte, ushort>(output)[..chunk.Count].Fill(BFloat16.FromSingle(nan));
+                return;
+            }
+
             fixed (byte* destination = output)
             {
                 StoredSlerp.Mix((ushort*)inputs[1], (ushort*)inputs[0], s0, s1, chunk.Count, (ushort*)destination);
@@ -166,6 +178,7 @@ public sealed class SlerpMethod : IMergeMethod
             }
 
             (s0, s1, _) = Coefficients(t, dot.Total);
+            nanFactor = float.IsNaN(s0) ? s0 : float.IsNaN(s1) ? s1 : null;
             unit0 = unit1 = [];
         }
 
@@ -175,6 +188,12 @@ public sealed class SlerpMethod : IMergeMethod
             if (Endpoint)
             {
                 (t == 0 ? buffers.Base! : buffers.Inputs[0]).AsSpan(0, count).CopyTo(buffers.Output);
+                return;
+            }
+
+            if (nanFactor is { } nan)
+            {
+                buffers.Output.AsSpan(0, count).Fill(nan);
                 return;
             }
 
