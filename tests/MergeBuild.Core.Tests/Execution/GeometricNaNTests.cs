@@ -1,6 +1,4 @@
 using System.Buffers.Binary;
-using MergeBuild.Checkpoints;
-using MergeBuild.Tensors;
 using MergeBuild.Tests;
 
 namespace MergeBuild.Core.Tests.Execution;
@@ -58,42 +56,20 @@ public class GeometricNaNTests
     /// A copy of a fixture model whose poisoned tensor has a NaN at every <paramref name="every"/>-th element from
     /// <paramref name="first"/>, and at its last element.
     /// </summary>
-    private static void PoisonedCopy(TempFolder temp, string model, int first, int every)
+    private static void PoisonedCopy(TempFolder temp, string model, int first, int every) =>
+        FixtureCopy.Write(temp, model, model, (name, data) => name == Poisoned ? WithNaNs(data, first, every) : data);
+
+    private static byte[] WithNaNs(byte[] data, int first, int every)
     {
-        var folder = temp.Combine(model);
-        var tensors = RawSafetensors.ReadFolder(Fixtures.Model(model)).OrderBy(t => t.Key, StringComparer.Ordinal).ToList();
-        var staging = temp.Combine(model + ".staging");
-        Directory.CreateDirectory(staging);
-        foreach (var file in Directory.GetFiles(Fixtures.Model(model)).Where(f => !f.EndsWith(".safetensors", StringComparison.Ordinal)))
+        var poisoned = data.ToArray();
+        var count = poisoned.Length / 2;
+        foreach (var element in Enumerable.Range(0, count).Where(e => e % every == first || e == count - 1))
         {
-            File.Copy(file, Path.Combine(staging, Path.GetFileName(file)));
+            // Signalling and quiet NaNs of both signs with payloads from the element's index.
+            var nan = (ushort)((element % 2 == 0 ? 0x7F80 : 0xFF80) | (element % 3 == 0 ? 0x40 : 0) | (1 + element % 63));
+            BinaryPrimitives.WriteUInt16LittleEndian(poisoned.AsSpan(2 * element), nan);
         }
 
-        var layout = CheckpointLayout.Plan(
-            tensors.Select(t => new PlannedTensor(t.Key, DType.BF16, t.Value.Shape)).ToList(), ShardSize.Default);
-        using (var writer = CheckpointWriter.Create(staging, layout))
-        {
-            foreach (var (name, tensor) in tensors)
-            {
-                Assert.Equal("BF16", tensor.DType);
-                var data = tensor.Data.ToArray();
-                if (name == Poisoned)
-                {
-                    var count = data.Length / 2;
-                    foreach (var element in Enumerable.Range(0, count).Where(e => e % every == first || e == count - 1))
-                    {
-                        // Signalling and quiet NaNs of both signs with payloads from the element's index.
-                        var nan = (ushort)((element % 2 == 0 ? 0x7F80 : 0xFF80) | (element % 3 == 0 ? 0x40 : 0) | (1 + element % 63));
-                        BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(2 * element), nan);
-                    }
-                }
-
-                writer.Write(name, 0, data);
-            }
-
-            writer.Complete();
-        }
-
-        Directory.Move(staging, folder);
+        return poisoned;
     }
 }

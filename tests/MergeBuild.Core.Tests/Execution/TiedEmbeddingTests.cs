@@ -1,5 +1,3 @@
-using MergeBuild.Checkpoints;
-using MergeBuild.Tensors;
 using MergeBuild.Tests;
 
 namespace MergeBuild.Core.Tests.Execution;
@@ -7,27 +5,8 @@ namespace MergeBuild.Core.Tests.Execution;
 public class TiedEmbeddingTests
 {
     /// <summary>Copies a fixture model without lm_head.weight, as a checkpoint with tied embeddings is stored.</summary>
-    private static string TiedCopy(TempFolder temp, string model)
-    {
-        var folder = temp.Combine(model + "-tied");
-        Directory.CreateDirectory(folder);
-        foreach (var file in Directory.GetFiles(Fixtures.Model(model)).Where(f => !f.EndsWith(".safetensors", StringComparison.Ordinal)))
-        {
-            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
-        }
-
-        var tensors = RawSafetensors.ReadFolder(Fixtures.Model(model)).Where(t => t.Key != "lm_head.weight").ToList();
-        var layout = CheckpointLayout.Plan(
-            tensors.Select(t => new PlannedTensor(t.Key, DType.BF16, t.Value.Shape)).ToList(), ShardSize.Default);
-        using var writer = CheckpointWriter.Create(folder, layout);
-        foreach (var (name, tensor) in tensors)
-        {
-            writer.Write(name, 0, tensor.Data);
-        }
-
-        writer.Complete();
-        return folder;
-    }
+    private static string TiedCopy(TempFolder temp, string model) =>
+        FixtureCopy.Write(temp, model, model + "-tied", (name, data) => name == "lm_head.weight" ? null : data);
 
     [Fact]
     public void Models_with_tied_embeddings_give_a_tied_output()
