@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace MergeBuild.Methods.Kernels;
@@ -150,9 +151,10 @@ internal static class RandomKeep
             var z = Vector512.Create(key + ((ulong)start + 1) * Golden) + Lanes512();
             var step = Vector512.Create(8 * Golden);
             var bound = Vector512.Create(limit);
+            ref var first = ref MemoryMarshal.GetReference(values);
             for (; i <= values.Length - 16; i += 16)
             {
-                var bits = Vector512.Create(values.Slice(i, 16)).AsUInt32() & Vector512.Create(0x7FFF_FFFFu);
+                var bits = Vector512.LoadUnsafe(ref first, (nuint)i).AsUInt32() & Vector512.Create(0x7FFF_FFFFu);
                 var exponent = Vector512.ShiftRightLogical(bits, 23);
                 minV = Vector512.Min(minV, Vector512.ConditionalSelect(Vector512.Equals(bits, Vector512<uint>.Zero),
                     Vector512.Create(0xFFu), exponent));
@@ -172,12 +174,8 @@ internal static class RandomKeep
 
         var all = Vector512.Sum(all0 + all1);
         var keptSum = Vector512.Sum(kept0 + kept1);
-        uint min = 0xFF, max = 0;
-        for (var lane = 0; lane < Vector512<uint>.Count; lane++)
-        {
-            min = Math.Min(min, minV[lane]);
-            max = Math.Max(max, maxV[lane]);
-        }
+        var min = LaneExtremes.Min(minV);
+        var max = LaneExtremes.Max(maxV);
 
         for (; i < values.Length; i++)
         {
@@ -210,8 +208,11 @@ internal static class RandomKeep
     }
 
     // Lane l starts l draws further: z advances by the golden step per index (mod 2⁶⁴).
+    // Inlined: a vector live across a call is kept in memory, and the JIT then reloads and stores it every iteration.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<ulong> Lanes512() => unchecked(
         Vector512.Create(0UL, Golden, 2 * Golden, 3 * Golden, 4 * Golden, 5 * Golden, 6 * Golden, 7 * Golden));
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<ulong> Lanes256() => unchecked(Vector256.Create(0UL, Golden, 2 * Golden, 3 * Golden));
 }

@@ -1,4 +1,6 @@
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using MergeBuild.Methods.Kernels;
 using MergeBuild.Tensors;
 
 namespace MergeBuild.Methods;
@@ -192,19 +194,17 @@ internal sealed class LineRanker
         {
             var minV = Vector512<uint>.AllBitsSet;
             var maxV = Vector512<uint>.Zero;
+            ref var first = ref MemoryMarshal.GetReference(values);
             for (; i <= values.Length - 16; i += 16)
             {
-                var keys = Vector512.Create(values.Slice(i, 16)).AsUInt32() & Vector512.Create(0x7FFF_FFFFu);
+                var keys = Vector512.LoadUnsafe(ref first, (nuint)i).AsUInt32() & Vector512.Create(0x7FFF_FFFFu);
                 maxV = Vector512.Max(maxV, keys);
                 // Zero keys become all ones, which never win the minimum.
                 minV = Vector512.Min(minV, keys | Vector512.Equals(keys, Vector512<uint>.Zero));
             }
 
-            for (var lane = 0; lane < Vector512<uint>.Count; lane++)
-            {
-                min = Math.Min(min, minV[lane]);
-                max = Math.Max(max, maxV[lane]);
-            }
+            min = LaneExtremes.Min(minV);
+            max = LaneExtremes.Max(maxV);
         }
 
         var (restMin, restMax) = RangeStrided(values, i, values.Length - i, 1);

@@ -125,6 +125,7 @@ internal sealed class MagnitudeStream : IStreamSparsifier
                     }
                 }
 
+                histogram.Release();
                 histogram = null;
                 break;
             case Phase.Low:

@@ -1,6 +1,8 @@
-using System.Runtime.CompilerServices;
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using MergeBuild.Methods.Kernels;
 using MergeBuild.Tensors;
 
 namespace MergeBuild.Methods;
@@ -119,6 +121,7 @@ internal sealed class OrderedL1Sum
         var i = 0;
         var sum = 0.0;
         uint min = 0xFF, max = 0;
+        ref var first = ref MemoryMarshal.GetReference(values);
         if (Vector512.IsHardwareAccelerated && values.Length >= 16)
         {
             var sum0 = Vector512<double>.Zero;
@@ -127,7 +130,7 @@ internal sealed class OrderedL1Sum
             var maxV = Vector512<uint>.Zero;
             for (; i <= values.Length - 16; i += 16)
             {
-                var bits = Vector512.Create(values.Slice(i, 16)).AsUInt32() & Vector512.Create(AbsMask);
+                var bits = Vector512.LoadUnsafe(ref first, (nuint)i).AsUInt32() & Vector512.Create(AbsMask);
                 var exponent = Vector512.ShiftRightLogical(bits, 23);
                 var zero = Vector512.Equals(bits, Vector512<uint>.Zero);
                 minV = Vector512.Min(minV, Vector512.ConditionalSelect(zero, Vector512.Create(0xFFu), exponent));
@@ -138,8 +141,8 @@ internal sealed class OrderedL1Sum
             }
 
             sum = Vector512.Sum(sum0 + sum1);
-            min = Reduce(minV, Math.Min);
-            max = Reduce(maxV, Math.Max);
+            min = LaneExtremes.Min(minV);
+            max = LaneExtremes.Max(maxV);
         }
         else if (Vector256.IsHardwareAccelerated && values.Length >= 8)
         {
@@ -149,7 +152,7 @@ internal sealed class OrderedL1Sum
             var maxV = Vector256<uint>.Zero;
             for (; i <= values.Length - 8; i += 8)
             {
-                var bits = Vector256.Create(values.Slice(i, 8)).AsUInt32() & Vector256.Create(AbsMask);
+                var bits = Vector256.LoadUnsafe(ref first, (nuint)i).AsUInt32() & Vector256.Create(AbsMask);
                 var exponent = Vector256.ShiftRightLogical(bits, 23);
                 var zero = Vector256.Equals(bits, Vector256<uint>.Zero);
                 minV = Vector256.Min(minV, Vector256.ConditionalSelect(zero, Vector256.Create(0xFFu), exponent));
@@ -160,11 +163,8 @@ internal sealed class OrderedL1Sum
             }
 
             sum = Vector256.Sum(sum0 + sum1);
-            for (var lane = 0; lane < Vector256<uint>.Count; lane++)
-            {
-                min = Math.Min(min, minV[lane]);
-                max = Math.Max(max, maxV[lane]);
-            }
+            min = LaneExtremes.Min(minV);
+            max = LaneExtremes.Max(maxV);
         }
 
         for (; i < values.Length; i++)
@@ -181,16 +181,5 @@ internal sealed class OrderedL1Sum
         }
 
         return (sum, min, max);
-    }
-
-    private static uint Reduce(Vector512<uint> v, Func<uint, uint, uint> combine)
-    {
-        var result = v[0];
-        for (var lane = 1; lane < Vector512<uint>.Count; lane++)
-        {
-            result = combine(result, v[lane]);
-        }
-
-        return result;
     }
 }

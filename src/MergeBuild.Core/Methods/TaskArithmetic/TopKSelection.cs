@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace MergeBuild.Methods;
 
 /// <summary>
@@ -17,6 +19,8 @@ internal sealed class TopKSelection
 {
     /// <summary>Buckets of the high-bits histogram: the magnitude key has 31 bits.</summary>
     public const int HighBuckets = 1 << 15;
+
+    private const int LowBuckets = 1 << 16;
 
     private long[]? lowHistogram;
 
@@ -73,7 +77,9 @@ internal sealed class TopKSelection
         }
         else
         {
-            lowHistogram = new long[1 << 16];
+            // Pooled for the reason BandedHistogram pools its counters: fresh, mostly untouched pages cost faults.
+            lowHistogram = ArrayPool<long>.Shared.Rent(LowBuckets);
+            lowHistogram.AsSpan(0, LowBuckets).Clear();
         }
     }
 
@@ -86,14 +92,15 @@ internal sealed class TopKSelection
     /// <summary>Reads the low-bits histogram: the threshold key is now exact.</summary>
     public void ReadLow()
     {
-        var low = Walk(lowHistogram!, Remaining, out var remaining);
+        var low = Walk(lowHistogram.AsSpan(0, LowBuckets), Remaining, out var remaining);
         Threshold = ((uint)Bucket << 16) | (uint)low;
         TakeEqual = remaining;
+        ArrayPool<long>.Shared.Return(lowHistogram!);
         lowHistogram = null;
     }
 
     /// <summary>Bytes this selection may hold.</summary>
-    public static long StateBytes(bool lowBitsZero) => lowBitsZero ? 64 : 64 + 8L * (1 << 16);
+    public static long StateBytes(bool lowBitsZero) => lowBitsZero ? 64 : 64 + 8L * LowBuckets;
 
     /// <summary>Selection of one entry with magnitude key <paramref name="key"/>, the next in index order.</summary>
     public bool Select(uint key)
