@@ -78,7 +78,8 @@ internal sealed class TopKSelection
         else
         {
             // Pooled for the reason BandedHistogram pools its counters: fresh, mostly untouched pages cost faults.
-            lowHistogram = ArrayPool<long>.Shared.Rent(LowBuckets);
+            // A recount reads the high histogram again and reuses the counters taken the first time.
+            lowHistogram ??= ArrayPool<long>.Shared.Rent(LowBuckets);
             lowHistogram.AsSpan(0, LowBuckets).Clear();
         }
     }
