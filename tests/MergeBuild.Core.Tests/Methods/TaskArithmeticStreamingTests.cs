@@ -66,17 +66,24 @@ public class TaskArithmeticStreamingTests
         }
     }
 
-    /// <summary>The method, and for DELLA also an instance that ranks whole slices again instead of caching the mask.</summary>
+    /// <summary>
+    /// The method, and for DARE and DELLA also an instance that draws (and ranks) again in the output pass instead of
+    /// keeping the mask as bits.
+    /// </summary>
     private static IEnumerable<IMergeMethod> Variants(IMergeMethod method)
     {
         yield return method;
-        if (method is DellaMethod)
+        IMergeMethod? uncached = method switch
         {
-            yield return new DellaMethod { DellaMaskCacheElements = 0 };
-        }
-        else if (method is DellaLinearMethod)
+            DellaMethod => new DellaMethod { MaskCacheElements = 0 },
+            DellaLinearMethod => new DellaLinearMethod { MaskCacheElements = 0 },
+            DareTiesMethod => new DareTiesMethod { MaskCacheElements = 0 },
+            DareLinearMethod => new DareLinearMethod { MaskCacheElements = 0 },
+            _ => null,
+        };
+        if (uncached is not null)
         {
-            yield return new DellaLinearMethod { DellaMaskCacheElements = 0 };
+            yield return uncached;
         }
     }
 

@@ -129,13 +129,22 @@ internal static class RandomKeep
     /// smallest nonzero and the largest exponent field of the values, for <c>OrderedL1Sum.TryAdd</c>. Null where
     /// 512-bit vectors are not available (the caller then masks a copy and sums it).
     /// </summary>
+    /// <param name="keepWords">Empty, or receives the mask as 16-bit words (bit b of word k set when entry 16k + b is
+    /// kept; the words start cleared), at least one per 16 values or part of them, for the output pass to apply
+    /// without drawing again (<see cref="BitMask.Words"/>).</param>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static (double All, double Kept, uint MinExponent, uint MaxExponent)? AbsSums(CounterRandom random,
-        long start, ulong limit, ReadOnlySpan<float> values)
+        long start, ulong limit, ReadOnlySpan<float> values, Span<ushort> keepWords = default)
     {
         if (!Vector512.IsHardwareAccelerated)
         {
             return null;
+        }
+
+        var writesWords = !keepWords.IsEmpty;
+        if (writesWords)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(keepWords.Length, (values.Length + 15) / 16, nameof(keepWords));
         }
 
         var key = random.Key;
@@ -152,6 +161,9 @@ internal static class RandomKeep
             var step = Vector512.Create(8 * Golden);
             var bound = Vector512.Create(limit);
             ref var first = ref MemoryMarshal.GetReference(values);
+            // Written through a reference checked above: a call in this loop (a bounds-check failure is one) would
+            // make the JIT keep every accumulator in memory.
+            ref var word = ref MemoryMarshal.GetReference(keepWords);
             for (; i <= values.Length - 16; i += 16)
             {
                 var bits = Vector512.LoadUnsafe(ref first, (nuint)i).AsUInt32() & Vector512.Create(0x7FFF_FFFFu);
@@ -164,7 +176,13 @@ internal static class RandomKeep
                 var high = Vector512.LessThan(Finish(z), bound);
                 z += step;
                 var magnitude = bits.AsSingle();
-                var kept = magnitude & Vector512.Narrow(low, high).AsSingle();
+                var keep = Vector512.Narrow(low, high);
+                if (writesWords)
+                {
+                    Unsafe.Add(ref word, i >> 4) = (ushort)keep.ExtractMostSignificantBits();
+                }
+
+                var kept = magnitude & keep.AsSingle();
                 all0 += Vector512.WidenLower(magnitude);
                 all1 += Vector512.WidenUpper(magnitude);
                 kept0 += Vector512.WidenLower(kept);
@@ -185,7 +203,12 @@ internal static class RandomKeep
             max = Math.Max(max, exponent);
             var magnitude = BitConverter.UInt32BitsToSingle(bits);
             all += magnitude;
-            keptSum += Draw(key, start + i) < limit ? magnitude : 0f;
+            var keepIt = Draw(key, start + i) < limit;
+            keptSum += keepIt ? magnitude : 0f;
+            if (keepIt && writesWords)
+            {
+                keepWords[i >> 4] |= (ushort)(1 << (i & 15));
+            }
         }
 
         return (all, keptSum, min, max);

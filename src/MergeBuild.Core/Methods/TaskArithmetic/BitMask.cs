@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace MergeBuild.Methods;
@@ -47,6 +48,7 @@ internal static class BitMask
         if (Vector512.IsHardwareAccelerated)
         {
             var lanes = Vector512.Create(1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u, 256u, 512u, 1024u, 2048u, 4096u, 8192u, 16384u, 32768u);
+            i = ApplyWords512(values, Words(bits, at), lanes);
             for (; i <= values.Length - 16; i += 16)
             {
                 var word = Vector512.Create((uint)Read(bits, at + i, 16));
@@ -73,6 +75,38 @@ internal static class BitMask
         }
     }
 
+    /// <summary>
+    /// <see cref="Apply"/>'s loop over whole 16-bit words (none when <paramref name="words"/> is empty): a word per 16
+    /// values, read without a call in the loop (one would send <paramref name="lanes"/> to memory every iteration).
+    /// </summary>
+    /// <returns>How many values it did.</returns>
+    private static int ApplyWords512(Span<float> values, ReadOnlySpan<ushort> words, Vector512<uint> lanes)
+    {
+        var whole = Math.Min(values.Length / 16, words.Length);
+        ref var word = ref MemoryMarshal.GetReference(words);
+        ref var value = ref MemoryMarshal.GetReference(values);
+        for (var k = 0; k < whole; k++)
+        {
+            var keep = Vector512.Equals(Vector512.Create((uint)Unsafe.Add(ref word, k)) & lanes, lanes).AsSingle();
+            var slice = Vector512.LoadUnsafe(ref value, (nuint)(16 * k));
+            (slice * Vector512.ConditionalSelect(keep, Vector512<float>.One, Vector512<float>.Zero))
+                .StoreUnsafe(ref value, (nuint)(16 * k));
+        }
+
+        return 16 * whole;
+    }
+
+    /// <summary>
+    /// The bits from bit <paramref name="at"/> on as 16-bit words (word k = bits at + 16k …, lowest first) when
+    /// <paramref name="at"/> is a multiple of 16, as chunk starts are; otherwise empty, and callers shift words
+    /// together (<see cref="Read"/>, <see cref="Or"/>). (A 64-bit word's low 16 bits come first in memory only on
+    /// little-endian machines.)
+    /// </summary>
+    public static Span<ushort> Words(ulong[]? bits, long at) =>
+        bits is null || (at & 15) != 0 || !BitConverter.IsLittleEndian
+            ? default
+            : MemoryMarshal.Cast<ulong, ushort>(bits.AsSpan())[(int)(at >> 4)..];
+
     /// <summary>The <paramref name="count"/> (≤ 32) bits from bit <paramref name="at"/> on, lowest first.</summary>
     private static ulong Read(ulong[] bits, long at, int count)
     {
@@ -87,7 +121,9 @@ internal static class BitMask
         return value & ((1UL << count) - 1);
     }
 
-    private static void Or(ulong[] bits, long at, ulong value)
+    /// <summary>Sets the bits of <paramref name="value"/> at bit <paramref name="at"/> on (the bits there start cleared).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Or(ulong[] bits, long at, ulong value)
     {
         var word = (int)(at >> 6);
         var offset = (int)(at & 63);

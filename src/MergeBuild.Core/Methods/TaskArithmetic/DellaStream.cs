@@ -40,7 +40,7 @@ internal sealed class DellaStream : IStreamSparsifier
     private float[] assembly = [];
     private float[] keep = [];
     private ulong[] draws = [];
-    private ulong[]? mask;
+    private KeepBits? mask;
     private CounterRandom? random;
     private float? ratio;
 
@@ -74,7 +74,7 @@ internal sealed class DellaStream : IStreamSparsifier
     public bool ChunksAreIndependent => false;
 
     public long StateBytes => 16L * slice + 8L * length + LineRanker.BytesFor(length) +
-                              (CachesMask ? (count + 63) / 64 * 8 : 0);
+                              (CachesMask ? KeepBits.BytesFor(count) : 0);
 
     private bool CachesMask { get; }
 
@@ -108,7 +108,7 @@ internal sealed class DellaStream : IStreamSparsifier
         {
             ranker = new LineRanker(dtype);
             (assembly, keep, draws) = (new float[slice], new float[slice], new ulong[slice]);
-            mask = CachesMask ? new ulong[(count + 63) / 64] : null;
+            mask = CachesMask ? new KeepBits(count) : null;
         }
 
         var end = chunk.Start + delta.Length;
@@ -146,7 +146,8 @@ internal sealed class DellaStream : IStreamSparsifier
     {
         if (mask is not null)
         {
-            BitMask.Apply(delta, mask, chunk.Start);
+            BitMask.Apply(delta, mask.Bits, chunk.Start);
+            mask.Applied(delta.Length);
         }
         else
         {
@@ -216,7 +217,7 @@ internal sealed class DellaStream : IStreamSparsifier
 
         if (mask is not null)
         {
-            BitMask.Write(factors, mask, first);
+            BitMask.Write(factors, mask.Bits, first);
         }
         else if (cut)
         {

@@ -35,10 +35,10 @@ public abstract class GeneralizedTaskArithmeticMethod : IMergeMethod
     public bool IsElementwise => Sparsification == Sparsification.None;
 
     /// <summary>
-    /// DELLA keeps its whole keep mask as bits between the passes for tensors up to this many entries (tests lower it
-    /// to exercise the re-ranking path).
+    /// DARE (with rescale) and DELLA keep their whole keep masks as bits between the passes for tensors up to this many
+    /// entries (tests lower it to exercise the paths that draw and rank again).
     /// </summary>
-    internal long DellaMaskCacheElements { get; init; } = DellaStream.MaskCacheElements;
+    internal long MaskCacheElements { get; init; } = DellaStream.MaskCacheElements;
 
     private MergeMethodSpec Spec => spec ??= MergeMethodCatalog.TryGet(Name, out var found)
         ? found
@@ -161,7 +161,7 @@ public abstract class GeneralizedTaskArithmeticMethod : IMergeMethod
                     rescale, count);
             case Sparsification.Random:
                 return new BernoulliStream(dtype, FloatCodec.Round(WorkDType.ForRandom(dtype), (float)density), rescale,
-                    model, job.OutputName);
+                    model, job.OutputName, count, MaskCacheElements);
             default:
                 if (density <= 0)
                 {
@@ -173,9 +173,9 @@ public abstract class GeneralizedTaskArithmeticMethod : IMergeMethod
                 var (_, length, _) = DellaStream.Geometry(job.Shape);
                 return length == 1
                     ? new BernoulliStream(dtype, FloatCodec.Round(WorkDType.ForRandom(dtype), (float)density), rescale,
-                        model, job.OutputName)
+                        model, job.OutputName, count, MaskCacheElements)
                     : new DellaStream(dtype, job.Shape, density, epsilon, rescale, model, job.OutputName,
-                        DellaMaskCacheElements);
+                        MaskCacheElements);
         }
     }
 

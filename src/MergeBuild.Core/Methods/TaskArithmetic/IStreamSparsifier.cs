@@ -3,7 +3,8 @@ namespace MergeBuild.Methods;
 /// <summary>
 /// One model's sparsifier in streamed form (see <see cref="GtaStream"/>): statistics passes over the model's task
 /// vector chunk by chunk, then <see cref="Apply"/> on each chunk of the output pass. Whatever it keeps between chunks
-/// is O(histogram) or O(row), never O(tensor).
+/// is O(histogram) or O(row), plus for random masks (DARE, DELLA) one bit per entry on tensors up to 2²⁷ entries
+/// (<see cref="KeepBits"/>, at most 16 MiB); all of it is counted in <see cref="StateBytes"/>.
 /// </summary>
 internal interface IStreamSparsifier
 {
