@@ -84,8 +84,33 @@ internal static unsafe class StoredTaskVectorSum
         return BFloat16.FromSingle(Rounding.Bf16If(s.RoundToBf16, TaskVectorMix.AddFirst(mixed, b)));
     }
 
+    /// <summary>
+    /// The 512-bit loop, first with plain adds; a block whose output holds a NaN (the only outputs where plain adds and
+    /// the NaN rule can differ: a NaN never vanishes in these operations) sends the chunk through again with the rule.
+    /// </summary>
+    /// <remarks>
+    /// The rule's compare and select are three of the four instructions of each of the six adds in a three-model
+    /// block; checked weights have no NaN and checkpoints next to none, so the second run is for damaged inputs only.
+    /// </remarks>
     internal static int Compute512(ReadOnlySpan<nint> inputs, ushort* baseModel, ReadOnlySpan<float> weights, int count,
         Settings s, ushort* output)
+    {
+        var done = Loop512<PlainAdd>(inputs, baseModel, weights, count, s, output);
+        return done >= 0 ? done : Loop512<FirstNaN>(inputs, baseModel, weights, count, s, output);
+    }
+
+    /// <inheritdoc cref="Compute512"/>
+    internal static int Compute256(ReadOnlySpan<nint> inputs, ushort* baseModel, ReadOnlySpan<float> weights, int count,
+        Settings s, ushort* output)
+    {
+        var done = Loop256<PlainAdd>(inputs, baseModel, weights, count, s, output);
+        return done >= 0 ? done : Loop256<FirstNaN>(inputs, baseModel, weights, count, s, output);
+    }
+
+    /// <returns>Elements done, or −1 when <typeparamref name="TAdd"/> does not fix NaN bits and an output was NaN.</returns>
+    private static int Loop512<TAdd>(ReadOnlySpan<nint> inputs, ushort* baseModel, ReadOnlySpan<float> weights,
+        int count, Settings s, ushort* output)
+        where TAdd : struct, IAdd
     {
         const int Step = 32; // one Vector512<ushort> of each input: two Vector512<float>
         var bf16 = s.RoundToBf16;
@@ -93,6 +118,7 @@ internal static unsafe class StoredTaskVectorSum
         var divisor = Vector512.Create(s.Divisor.GetValueOrDefault(1f));
         var applyLambda = s.Lambda != 1f;
         var lambda = Vector512.Create(s.Lambda);
+        var nan = Vector512<float>.Zero;
         var i = 0;
         for (; i <= count - Step; i += Step)
         {
@@ -103,20 +129,27 @@ internal static unsafe class StoredTaskVectorSum
             for (var m = 1; m < inputs.Length; m++)
             {
                 (lower, upper) = StoredBf16.Load512((ushort*)inputs[m] + i);
-                first = TaskVectorMix.AddFirst(first, Weighted(lower, baseLower, weights[m], bf16));
-                second = TaskVectorMix.AddFirst(second, Weighted(upper, baseUpper, weights[m], bf16));
+                first = TAdd.Add(first, Weighted(lower, baseLower, weights[m], bf16));
+                second = TAdd.Add(second, Weighted(upper, baseUpper, weights[m], bf16));
             }
 
-            first = Finish(first, baseLower, bf16, normalize, divisor, applyLambda, lambda);
-            second = Finish(second, baseUpper, bf16, normalize, divisor, applyLambda, lambda);
+            first = Finish<TAdd>(first, baseLower, bf16, normalize, divisor, applyLambda, lambda);
+            second = Finish<TAdd>(second, baseUpper, bf16, normalize, divisor, applyLambda, lambda);
+            if (!TAdd.FixesNaNs)
+            {
+                nan |= ~Vector512.Equals(first, first) | ~Vector512.Equals(second, second);
+            }
+
             StoredBf16.Store512(output + i, first, second);
         }
 
-        return i;
+        return TAdd.FixesNaNs || nan == Vector512<float>.Zero ? i : -1;
     }
 
-    internal static int Compute256(ReadOnlySpan<nint> inputs, ushort* baseModel, ReadOnlySpan<float> weights, int count,
-        Settings s, ushort* output)
+    /// <inheritdoc cref="Loop512"/>
+    private static int Loop256<TAdd>(ReadOnlySpan<nint> inputs, ushort* baseModel, ReadOnlySpan<float> weights,
+        int count, Settings s, ushort* output)
+        where TAdd : struct, IAdd
     {
         const int Step = 16;
         var bf16 = s.RoundToBf16;
@@ -124,6 +157,7 @@ internal static unsafe class StoredTaskVectorSum
         var divisor = Vector256.Create(s.Divisor.GetValueOrDefault(1f));
         var applyLambda = s.Lambda != 1f;
         var lambda = Vector256.Create(s.Lambda);
+        var nan = Vector256<float>.Zero;
         var i = 0;
         for (; i <= count - Step; i += Step)
         {
@@ -134,16 +168,21 @@ internal static unsafe class StoredTaskVectorSum
             for (var m = 1; m < inputs.Length; m++)
             {
                 (lower, upper) = StoredBf16.Load256((ushort*)inputs[m] + i);
-                first = TaskVectorMix.AddFirst(first, Weighted(lower, baseLower, weights[m], bf16));
-                second = TaskVectorMix.AddFirst(second, Weighted(upper, baseUpper, weights[m], bf16));
+                first = TAdd.Add(first, Weighted(lower, baseLower, weights[m], bf16));
+                second = TAdd.Add(second, Weighted(upper, baseUpper, weights[m], bf16));
             }
 
-            first = Finish(first, baseLower, bf16, normalize, divisor, applyLambda, lambda);
-            second = Finish(second, baseUpper, bf16, normalize, divisor, applyLambda, lambda);
+            first = Finish<TAdd>(first, baseLower, bf16, normalize, divisor, applyLambda, lambda);
+            second = Finish<TAdd>(second, baseUpper, bf16, normalize, divisor, applyLambda, lambda);
+            if (!TAdd.FixesNaNs)
+            {
+                nan |= ~Vector256.Equals(first, first) | ~Vector256.Equals(second, second);
+            }
+
             StoredBf16.Store256(output + i, first, second);
         }
 
-        return i;
+        return TAdd.FixesNaNs || nan == Vector256<float>.Zero ? i : -1;
     }
 
     /// <summary><c>D(D(x − b) · w)</c>.</summary>
@@ -157,8 +196,9 @@ internal static unsafe class StoredTaskVectorSum
 
     /// <summary>The sum rounded, normalized, scaled, added to the base; then rounded to bf16 for storing.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Finish(Vector512<float> mixed, Vector512<float> b, bool bf16, bool normalize,
+    private static Vector512<float> Finish<TAdd>(Vector512<float> mixed, Vector512<float> b, bool bf16, bool normalize,
         Vector512<float> divisor, bool applyLambda, Vector512<float> lambda)
+        where TAdd : struct, IAdd
     {
         mixed = Rounding.Bf16OfBf16MathIf(bf16, mixed);
         if (normalize)
@@ -172,12 +212,13 @@ internal static unsafe class StoredTaskVectorSum
         }
 
         // Rounded to the compute dtype, then (float32 compute) to bf16 by the output encoding: bf16 rounds once.
-        return Rounding.Bf16OfBf16Math(TaskVectorMix.AddFirst(mixed, b));
+        return Rounding.Bf16OfBf16Math(TAdd.Add(mixed, b));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Finish(Vector256<float> mixed, Vector256<float> b, bool bf16, bool normalize,
+    private static Vector256<float> Finish<TAdd>(Vector256<float> mixed, Vector256<float> b, bool bf16, bool normalize,
         Vector256<float> divisor, bool applyLambda, Vector256<float> lambda)
+        where TAdd : struct, IAdd
     {
         mixed = Rounding.Bf16OfBf16MathIf(bf16, mixed);
         if (normalize)
@@ -190,6 +231,41 @@ internal static unsafe class StoredTaskVectorSum
             mixed = Rounding.Bf16OfBf16MathIf(bf16, mixed * lambda);
         }
 
-        return Rounding.Bf16OfBf16Math(TaskVectorMix.AddFirst(mixed, b));
+        return Rounding.Bf16OfBf16Math(TAdd.Add(mixed, b));
+    }
+
+    /// <summary>How the loops add: with the NaN rule, or plainly with the NaN check.</summary>
+    internal interface IAdd
+    {
+        /// <summary>True when <see cref="Add(Vector512{float}, Vector512{float})"/> fixes a NaN's bits by the rule.</summary>
+        static abstract bool FixesNaNs { get; }
+
+        static abstract Vector512<float> Add(Vector512<float> a, Vector512<float> b);
+
+        static abstract Vector256<float> Add(Vector256<float> a, Vector256<float> b);
+    }
+
+    /// <summary>a + b: the same value wherever the result is not NaN.</summary>
+    private readonly struct PlainAdd : IAdd
+    {
+        public static bool FixesNaNs => false;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+    }
+
+    /// <summary><see cref="TaskVectorMix.AddFirst(Vector512{float}, Vector512{float})"/>: a NaN is the first operand's.</summary>
+    private readonly struct FirstNaN : IAdd
+    {
+        public static bool FixesNaNs => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => TaskVectorMix.AddFirst(a, b);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => TaskVectorMix.AddFirst(a, b);
     }
 }
