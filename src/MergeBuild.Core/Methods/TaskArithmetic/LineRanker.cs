@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using MergeBuild.Methods.Kernels;
 using MergeBuild.Tensors;
 
@@ -266,24 +267,52 @@ internal sealed class LineRanker
 
     /// <summary>
     /// <see cref="Keep"/> after <see cref="Count"/>: walks the line from its end (among equal keys the higher index
-    /// takes the lower rank), each entry taking the next rank of its bucket and the limit of that rank. Ranks stay
-    /// below the line's length because the start offsets came from counting this line.
+    /// takes the lower rank), each entry taking the next rank of its bucket, then compares each entry's draw with the
+    /// limit of its rank. Ranks stay below the line's length because the start offsets came from counting this line.
     /// </summary>
-    private void KeepByCounts(int first, int length, int stride, ReadOnlySpan<ulong> draws, ReadOnlySpan<ulong> limits,
-        Span<float> keep)
+    /// <remarks>
+    /// Two loops: the walk is a chain of increments that only a scalar loop can do, but the lookup and the compare
+    /// vectorize (a gather of eight limits by rank); done in the walk they were two thirds of its instructions.
+    /// </remarks>
+    private unsafe void KeepByCounts(int first, int length, int stride, ReadOnlySpan<ulong> draws,
+        ReadOnlySpan<ulong> limits, Span<float> keep)
     {
         LastIndex(Math.Min(draws.Length, keep.Length), first, length, stride);
         ArgumentOutOfRangeException.ThrowIfLessThan(limits.Length, length, nameof(limits));
-        ref var draw = ref Unsafe.Add(ref MemoryMarshal.GetReference(draws), first);
-        ref var limit = ref MemoryMarshal.GetReference(limits);
-        ref var kept = ref Unsafe.Add(ref MemoryMarshal.GetReference(keep), first);
         ref var starts0 = ref MemoryMarshal.GetArrayDataReference(starts);
-        ref var bucket0 = ref MemoryMarshal.GetArrayDataReference(buckets);
+        ref var rank0 = ref MemoryMarshal.GetArrayDataReference(buckets);
         for (var j = length - 1; j >= 0; j--)
         {
-            var rank = Unsafe.Add(ref starts0, Unsafe.Add(ref bucket0, j))++;
+            // The bucket's next rank takes the bucket's place.
+            ref var slot = ref Unsafe.Add(ref rank0, j);
+            slot = Unsafe.Add(ref starts0, slot)++;
+        }
+
+        ref var draw = ref Unsafe.Add(ref MemoryMarshal.GetReference(draws), first);
+        ref var kept = ref Unsafe.Add(ref MemoryMarshal.GetReference(keep), first);
+        var done = 0;
+        if (stride == 1 && Avx2.IsSupported)
+        {
+            fixed (ulong* limit = limits)
+            {
+                for (; done <= length - 8; done += 8)
+                {
+                    // Draws are below 2⁵³ and limits at most 2⁵³, so the signed compare is the unsigned one.
+                    var low = Avx2.GatherVector256(limit, Vector128.LoadUnsafe(ref rank0, (nuint)done), 8);
+                    var high = Avx2.GatherVector256(limit, Vector128.LoadUnsafe(ref rank0, (nuint)done + 4), 8);
+                    var below = Vector256.Narrow(
+                        Vector256.LessThan(Vector256.LoadUnsafe(ref draw, (nuint)done).AsInt64(), low.AsInt64()),
+                        Vector256.LessThan(Vector256.LoadUnsafe(ref draw, (nuint)done + 4).AsInt64(), high.AsInt64()));
+                    (below & Vector256.Create(1f).AsInt32()).AsSingle().StoreUnsafe(ref kept, (nuint)done);
+                }
+            }
+        }
+
+        ref var limit0 = ref MemoryMarshal.GetReference(limits);
+        for (var j = done; j < length; j++)
+        {
             var at = j * stride;
-            Unsafe.Add(ref kept, at) = Below(Unsafe.Add(ref draw, at), Unsafe.Add(ref limit, rank));
+            Unsafe.Add(ref kept, at) = Below(Unsafe.Add(ref draw, at), Unsafe.Add(ref limit0, Unsafe.Add(ref rank0, j)));
         }
     }
 
