@@ -174,13 +174,42 @@ internal sealed class LineRanker
             Unsafe.Add(ref counts0, bucket)++;
         }
 
+        StartOffsets(used);
+        return true;
+    }
+
+    /// <summary>
+    /// Turns counts into start offsets (an exclusive prefix sum), sixteen buckets at a time where AVX-512 can shift
+    /// lanes: a line's key span is often half its length or more, and one bucket at a time the sum was a fifth of
+    /// the ranking's time.
+    /// </summary>
+    private static void StartOffsets(Span<int> counts)
+    {
         var offset = 0;
-        foreach (ref var slot in used)
+        var i = 0;
+        if (Avx512F.IsSupported)
+        {
+            ref var first = ref MemoryMarshal.GetReference(counts);
+            var carried = Vector512<int>.Zero;
+            for (; i <= counts.Length - 16; i += 16)
+            {
+                var own = Vector512.LoadUnsafe(ref first, (nuint)i);
+                // Inclusive sums within the vector: add the vector shifted up by 1, 2, 4 and 8 lanes (zeros shifted in).
+                var sums = own + Avx512F.AlignRight32(own, Vector512<int>.Zero, 15);
+                sums += Avx512F.AlignRight32(sums, Vector512<int>.Zero, 14);
+                sums += Avx512F.AlignRight32(sums, Vector512<int>.Zero, 12);
+                sums += Avx512F.AlignRight32(sums, Vector512<int>.Zero, 8);
+                (carried + sums - own).StoreUnsafe(ref first, (nuint)i);
+                carried += Avx512F.PermuteVar16x32(sums, Vector512.Create(15));
+            }
+
+            offset = carried.ToScalar();
+        }
+
+        foreach (ref var slot in counts[i..])
         {
             (slot, offset) = (offset, offset + slot);
         }
-
-        return true;
     }
 
     /// <summary>The smallest nonzero key (uint.MaxValue if none) and the largest key of a contiguous line.</summary>
