@@ -122,8 +122,7 @@ internal static class BitMask
     }
 
     /// <summary>Sets the bits of <paramref name="value"/> at bit <paramref name="at"/> on (the bits there start cleared).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Or(ulong[] bits, long at, ulong value)
+    private static void Or(ulong[] bits, long at, ulong value)
     {
         var word = (int)(at >> 6);
         var offset = (int)(at & 63);

@@ -261,9 +261,9 @@ internal sealed class LineRanker
 
     /// <summary>
     /// Writes each entry's counting bucket (<see cref="Bucket"/>) into <see cref="buckets"/>, vectorized for
-    /// contiguous lines. Computed once per line for both of its walks, which are then an increment (counting) and an
-    /// increment and a lookup (placing) per entry: computed inside them through spans and fields, the JIT checked four
-    /// bounds per entry and reloaded <c>lowest</c> and the shift from memory (25 and 43 instructions an entry).
+    /// contiguous lines. Computed once per line for both of its walks, which are then one increment per entry each
+    /// (counting, then ranking): computed inside them through spans and fields, the JIT checked four bounds per entry
+    /// and reloaded <c>lowest</c> and the shift from memory (25 and 43 instructions an entry).
     /// </summary>
     private void FillBuckets(ReadOnlySpan<float> values, int first, int length, int stride, int lowest)
     {
