@@ -48,6 +48,11 @@ internal static class MergeCommand
             Description = "Most memory that tensors needing a whole-tensor statistic may hold at once, e.g. 512M or 2G " +
                           "(default 1G); peak memory then grows with the largest tensor, not with the model.",
         };
+        var bufferedOutput = new Option<bool>("--buffered-output")
+        {
+            Description = "Write the merged model through the page cache instead of around it, for an output read at once " +
+                          "that fits in memory (Linux; elsewhere it always is).",
+        };
         var noCard = new Option<bool>("--no-write-model-card")
         {
             Description = "Do not write README.md and mergekit_config.yml.",
@@ -93,7 +98,7 @@ internal static class MergeCommand
         var command = new Command("merge", "Merge the models a recipe names into OUT.")
         {
             recipe, output, shardSize, copyTokenizer, noCopyTokenizer, allowCrimes, seed, threads, noCard, quiet,
-            intermediateDir, truncate, loraCache, noGates, gatesReport, baselineCache, device, memoryBudget, fingerprint, hashMemo,
+            intermediateDir, truncate, loraCache, noGates, gatesReport, baselineCache, device, memoryBudget, bufferedOutput, fingerprint, hashMemo,
         };
         var cache = new CacheOptions();
         foreach (var option in cache.All)
@@ -123,6 +128,7 @@ internal static class MergeCommand
                 RandomSeed = parse.GetValue(seed) ?? MergeOptions.DefaultRandomSeed,
                 WriteModelCard = !parse.GetValue(noCard),
                 Fingerprint = parse.GetValue(fingerprint),
+                WriteAroundPageCache = !parse.GetValue(bufferedOutput),
             };
             if (parse.GetValue(memoryBudget) is { } budget)
             {

@@ -6,12 +6,18 @@ namespace MergeBuild.Benchmarks;
 /// <summary>
 /// The yardstick every merge is compared with: read every byte of the input checkpoints and write one checkpoint's
 /// worth of bytes into a preallocated file, through the same memory-mapped reads, positional writes and write-behind
-/// the engine uses, on the same threads, then flush it to disk. Nothing can merge faster than this moves the bytes.
+/// the engine uses (<see cref="OutputFile"/>), on the same threads, then flush it to disk. Nothing can merge faster than
+/// this moves the bytes.
 /// </summary>
 public static class PlainCopyBaseline
 {
     /// <summary>Returns the wall time and the bytes moved (read + written).</summary>
-    public static (TimeSpan Elapsed, long Bytes) Run(IReadOnlyList<string> modelFolders, string outputFile, int threads)
+    /// <param name="modelFolders">The checkpoints to read.</param>
+    /// <param name="outputFile">The file to write (deleted afterwards).</param>
+    /// <param name="threads">Threads reading and writing.</param>
+    /// <param name="aroundPageCache">Write as the engine does by default (false: through the page cache).</param>
+    public static (TimeSpan Elapsed, long Bytes) Run(IReadOnlyList<string> modelFolders, string outputFile, int threads,
+        bool aroundPageCache = true)
     {
         var readers = modelFolders.Select(CheckpointReader.Open).ToList();
         try
@@ -30,8 +36,7 @@ public static class PlainCopyBaseline
             }
 
             var stopwatch = Stopwatch.StartNew();
-            using (var output = File.OpenHandle(outputFile, FileMode.Create, FileAccess.Write, FileShare.None,
-                       FileOptions.None, outputBytes))
+            using (var output = OutputFile.Create(outputFile, outputBytes, aroundPageCache))
             {
                 Parallel.ForEach(items, new ParallelOptions { MaxDegreeOfParallelism = threads },
                     () => new byte[window],
@@ -43,13 +48,11 @@ public static class PlainCopyBaseline
                             reader.GetBytes(item.Tensor.Name, item.Offset, length).CopyTo(buffer);
                         }
 
-                        var position = offsets[item.Tensor.Name] + item.Offset;
-                        RandomAccess.Write(output, buffer.AsSpan(0, length), position);
-                        WriteBehind.Start(output, position, length);
+                        output.Write(offsets[item.Tensor.Name] + item.Offset, buffer.AsSpan(0, length));
                         return buffer;
                     },
                     _ => { });
-                RandomAccess.FlushToDisk(output);
+                output.Complete();
             }
 
             stopwatch.Stop();

@@ -76,7 +76,8 @@ public static class SyntheticModels
     private static void WriteWeights(string folder, List<PlannedTensor> tensors, int model)
     {
         var layout = CheckpointLayout.Plan(tensors, ShardSize.Default, new Dictionary<string, string> { ["format"] = "pt" });
-        using var writer = CheckpointWriter.Create(folder, layout);
+        // Buffered: the bench reads these models right after writing them.
+        using var writer = CheckpointWriter.Create(folder, layout, aroundPageCache: false);
         const int chunk = 1 << 20;
         var values = new float[chunk];
         var bits = new ushort[chunk];

@@ -1,29 +1,27 @@
 using MergeBuild.Diagnostics;
-using Microsoft.Win32.SafeHandles;
 
 namespace MergeBuild.Checkpoints;
 
 /// <summary>
 /// Writes a checkpoint laid out by a <see cref="CheckpointLayout"/>. Every shard file is created at its final
-/// size with its header in place; tensor bytes are then written at their positions, in any order and from any
-/// number of threads, so the output never has to be held in memory. <see cref="Complete"/> verifies that every
-/// byte of every tensor was written before the checkpoint is declared done.
+/// size and its header written first; tensor bytes are then written at their positions, in any order and from any
+/// number of threads, so the output never has to be held in memory (see <see cref="OutputFile"/> for how they reach the
+/// disk). <see cref="Complete"/> verifies that every byte of every tensor was written, then waits until all of it is
+/// on disk, before the checkpoint is declared done.
 /// </summary>
 public sealed class CheckpointWriter : IDisposable
 {
     private readonly CheckpointLayout _layout;
     private readonly string _folder;
-    private readonly SafeFileHandle[] _handles;
-    private readonly Lock[] _fileLocks;
+    private readonly OutputFile[] _files;
     private readonly Dictionary<string, (int Shard, TensorInfo Tensor, WrittenRanges Written)> _tensors;
     private int _state; // 0 open, 1 completed, 2 disposed
 
-    private CheckpointWriter(string folder, CheckpointLayout layout, SafeFileHandle[] handles)
+    private CheckpointWriter(string folder, CheckpointLayout layout, OutputFile[] files)
     {
         _folder = folder;
         _layout = layout;
-        _handles = handles;
-        _fileLocks = [.. handles.Select(_ => new Lock())];
+        _files = files;
         _tensors = new(StringComparer.Ordinal);
         for (var i = 0; i < layout.Shards.Count; i++)
         {
@@ -40,16 +38,25 @@ public sealed class CheckpointWriter : IDisposable
     /// <summary>The full paths of the shard files, in shard order.</summary>
     public IReadOnlyList<string> Files => [.. _layout.Shards.Select(s => Path.Combine(_folder, s.FileName))];
 
+    /// <summary>True when whole blocks of every shard are written around the page cache (see <see cref="OutputFile"/>).</summary>
+    internal bool WritesAroundPageCache => _files.All(f => f.WritesAroundPageCache);
+
     /// <summary>
     /// Creates <paramref name="folder"/> if needed, then creates (replacing) every shard file at its final size
     /// with its header written. MB4001 when the folder or a file cannot be created.
     /// </summary>
-    public static CheckpointWriter Create(string folder, CheckpointLayout layout)
+    /// <param name="folder">The output folder.</param>
+    /// <param name="layout">The shards and their tensors.</param>
+    /// <param name="aroundPageCache">
+    /// Write the shards around the page cache where the OS and file system allow it (see <see cref="DirectWrites"/>):
+    /// cheaper, and it leaves the inputs cached, but a reader right after the merge reads the output from disk.
+    /// </param>
+    public static CheckpointWriter Create(string folder, CheckpointLayout layout, bool aroundPageCache = true)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         ArgumentNullException.ThrowIfNull(layout);
         var fullFolder = Path.GetFullPath(folder);
-        List<SafeFileHandle> handles = [];
+        List<OutputFile> files = [];
         var path = fullFolder;
         try
         {
@@ -57,21 +64,19 @@ public sealed class CheckpointWriter : IDisposable
             foreach (var shard in layout.Shards)
             {
                 path = Path.Combine(fullFolder, shard.FileName);
-                var handle = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, FileOptions.None,
-                    shard.FileLength);
-                handles.Add(handle);
-                RandomAccess.SetLength(handle, shard.FileLength);
-                RandomAccess.Write(handle, shard.HeaderBytes, 0);
+                var file = OutputFile.Create(path, shard.FileLength, aroundPageCache);
+                files.Add(file);
+                file.Write(0, shard.HeaderBytes);
                 Execution.FaultInjection.Point("shard created");
             }
 
-            return new CheckpointWriter(fullFolder, layout, [.. handles]);
+            return new CheckpointWriter(fullFolder, layout, [.. files]);
         }
         catch (Exception ex) when (CheckpointErrors.IsIoFailure(ex))
         {
-            foreach (var handle in handles)
+            foreach (var file in files)
             {
-                handle.Dispose();
+                file.Dispose();
             }
 
             throw new MergeBuildException(ErrorCodes.OutputNotWritable, $"Cannot create the output file: {ex.Message}",
@@ -106,15 +111,7 @@ public sealed class CheckpointWriter : IDisposable
         var position = shard.DataStart + tensor.DataOffset + offsetInTensor;
         try
         {
-            // One write per file at a time: a buffered write holds the inode's lock for its whole copy, and a second
-            // writer spins on that lock in the kernel, burning the core another worker could compute on (perf showed
-            // 10-20% of a merge's cycles in rwsem_spin_on_owner); waiting here sleeps instead.
-            lock (_fileLocks[entry.Shard])
-            {
-                RandomAccess.Write(_handles[entry.Shard], data, position);
-            }
-
-            WriteBehind.Start(_handles[entry.Shard], position, data.Length);
+            _files[entry.Shard].Write(position, data);
 
             Execution.FaultInjection.Point("tensor bytes written");
         }
@@ -149,11 +146,11 @@ public sealed class CheckpointWriter : IDisposable
                 "This is a bug in the merge executor or the merge was interrupted; the output folder is not usable.");
         }
 
-        for (var i = 0; i < _handles.Length; i++)
+        for (var i = 0; i < _files.Length; i++)
         {
             try
             {
-                RandomAccess.FlushToDisk(_handles[i]);
+                _files[i].Complete();
             }
             catch (Exception ex) when (CheckpointErrors.IsIoFailure(ex))
             {
@@ -186,9 +183,9 @@ public sealed class CheckpointWriter : IDisposable
             return;
         }
 
-        foreach (var handle in _handles)
+        foreach (var file in _files)
         {
-            handle.Dispose();
+            file.Dispose();
         }
     }
 

@@ -51,6 +51,15 @@ internal sealed class WrittenRanges
         }
     }
 
+    /// <summary>The written ranges, disjoint and in order.</summary>
+    public (long Start, long End)[] Snapshot()
+    {
+        lock (_lock)
+        {
+            return [.. _ranges];
+        }
+    }
+
     /// <summary>The number of distinct bytes written.</summary>
     public long Covered
     {

@@ -47,7 +47,7 @@ public static class MergeExecutor
                 readers[model] = CheckpointReader.Open(model.Path);
             }
 
-            using (var writer = CheckpointWriter.Create(output.StagingPath, layout))
+            using (var writer = CheckpointWriter.Create(output.StagingPath, layout, options.WriteAroundPageCache))
             {
                 var run = new MergeRun(engine, readers, writer, options, new ProgressTracker(plan, progress),
                     new MemoryBudget(options.MemoryBudgetBytes), cancellationToken);

@@ -36,6 +36,14 @@ public sealed record MergeOptions
     public long MemoryBudgetBytes { get; init; } = 1L << 30;
 
     /// <summary>
+    /// Write the merged weights around the page cache where the OS and file system allow it (O_DIRECT on Linux; see
+    /// <c>DirectWrites</c>): a 3 × 1 GB merge spends 0.5-1.5 s less CPU in the kernel on the test VM, and the inputs stay
+    /// cached instead of being pushed out by output pages. Turn it off when the output is read right after the merge
+    /// and would fit in the cache; intermediate merges of multi-document recipes are always written through the cache.
+    /// </summary>
+    public bool WriteAroundPageCache { get; init; } = true;
+
+    /// <summary>
     /// The build's fingerprint of this merge, recorded in the output's marker so a later build can tell whether the
     /// folder holds this merge (see <see cref="OutputMarker"/>); null records none.
     /// </summary>

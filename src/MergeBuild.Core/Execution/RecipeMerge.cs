@@ -35,8 +35,10 @@ public static class RecipeMerge
                 cancellationToken.ThrowIfCancellationRequested();
                 var plan = MergePlanner.PlanDocument(recipes, document, planOptions, intermediates);
                 var folder = Path.Combine(intermediateRoot!, document.Name!);
-                // The build's fingerprint belongs to the final output only.
-                var result = MergeExecutor.Execute(plan, folder, options is null ? null : options with { Fingerprint = null },
+                // The build's fingerprint belongs to the final output only; the next document reads this output at
+                // once, so it is written through the page cache.
+                var result = MergeExecutor.Execute(plan, folder,
+                    (options ?? new MergeOptions()) with { Fingerprint = null, WriteAroundPageCache = false },
                     progress, cancellationToken);
                 intermediates[document.Name!] = result.OutputFolder;
                 documentDone?.Invoke(document, result);

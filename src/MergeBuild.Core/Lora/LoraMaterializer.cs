@@ -79,7 +79,8 @@ public static class LoraMaterializer
             model.Tensors.Select(t => new PlannedTensor(t.Name, t.DType, t.Shape)).ToList(), ShardSize.Default,
             new Dictionary<string, string> { ["format"] = "pt" });
         using var reader = CheckpointReader.Open(model.Folder);
-        using var writer = CheckpointWriter.Create(output.StagingPath, layout);
+        // Buffered: the merge that asked for this model reads it right after.
+        using var writer = CheckpointWriter.Create(output.StagingPath, layout, aroundPageCache: false);
         foreach (var tensor in model.Tensors)
         {
             if (plan.Deltas.TryGetValue(tensor.Name, out var delta))

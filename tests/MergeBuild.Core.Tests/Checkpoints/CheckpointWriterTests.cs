@@ -77,6 +77,8 @@ public class CheckpointWriterTests
     {
         using var temp = new TempFolder();
         var layout = TwoTensors();
+        // Smaller than a block, so written through the page cache: a file written around it (DirectWritesTests) gets its
+        // header with its first whole block.
         using var writer = CheckpointWriter.Create(temp.Path, layout);
         var path = temp.Combine("model.safetensors");
         Assert.Equal(layout.Shards[0].FileLength, new FileInfo(path).Length);
@@ -103,6 +105,38 @@ public class CheckpointWriterTests
 
         using var reader = CheckpointReader.Open(temp.Path);
         Assert.Equal(expected, reader.GetBytes("w", 0, expected.Length).ToArray());
+    }
+
+    [Fact]
+    public void A_checkpoint_written_around_the_page_cache_has_the_bytes_of_one_written_through_it()
+    {
+        using var temp = new TempFolder();
+        // 3 MB: big enough for whole blocks around the cache (where the file system allows), with a partial last one.
+        var layout = CheckpointLayout.Plan(
+            [new PlannedTensor("big", DType.BF16, [1_500_001]), new PlannedTensor("small", DType.F32, [3])], ShardSize.Default);
+        var big = new byte[3_000_002];
+        var small = new byte[12];
+        new Random(11).NextBytes(big);
+        new Random(12).NextBytes(small);
+        foreach (var around in (bool[])[true, false])
+        {
+            using var writer = CheckpointWriter.Create(temp.Combine(around ? "around" : "through"), layout, around);
+            // Backwards, in 64 KB slices from two threads, the small tensor last.
+            var slices = Enumerable.Range(0, (big.Length + 65535) / 65536).Reverse().ToList();
+            Parallel.ForEach(slices, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i =>
+            {
+                var start = i * 65536;
+                writer.Write("big", start, big.AsSpan(start, Math.Min(65536, big.Length - start)));
+            });
+            writer.Write("small", 0, small);
+            writer.Complete();
+        }
+
+        var written = File.ReadAllBytes(temp.Combine("around", "model.safetensors"));
+        Assert.Equal(File.ReadAllBytes(temp.Combine("through", "model.safetensors")), written);
+        using var reader = CheckpointReader.Open(temp.Combine("around"));
+        Assert.Equal(big, reader.GetBytes("big", 0, big.Length).ToArray());
+        Assert.Equal(small, reader.GetBytes("small", 0, small.Length).ToArray());
     }
 
     [Fact]
