@@ -38,9 +38,6 @@ public sealed class CheckpointWriter : IDisposable
     /// <summary>The full paths of the shard files, in shard order.</summary>
     public IReadOnlyList<string> Files => [.. _layout.Shards.Select(s => Path.Combine(_folder, s.FileName))];
 
-    /// <summary>True when whole blocks of every shard are written around the page cache (see <see cref="OutputFile"/>).</summary>
-    internal bool WritesAroundPageCache => _files.All(f => f.WritesAroundPageCache);
-
     /// <summary>
     /// Creates <paramref name="folder"/> if needed, then creates (replacing) every shard file at its final size
     /// with its header written. MB4001 when the folder or a file cannot be created.

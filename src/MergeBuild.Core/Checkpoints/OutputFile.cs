@@ -19,9 +19,6 @@ internal sealed class OutputFile : IDisposable
         this.direct = direct;
     }
 
-    /// <summary>True when whole blocks of this file are written around the page cache.</summary>
-    public bool WritesAroundPageCache => direct is not null;
-
     /// <summary>Creates (replacing) <paramref name="path"/> at <paramref name="length"/> bytes.</summary>
     /// <param name="path">The file.</param>
     /// <param name="length">Its final length.</param>
