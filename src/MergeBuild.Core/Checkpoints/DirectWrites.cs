@@ -323,7 +323,10 @@ internal sealed unsafe partial class DirectWrites : IDisposable
         inFlight.Add(block);
     }
 
-    /// <summary>A handed-off block's write finished (or was dropped): its memory is free, its waiters go on.</summary>
+    /// <summary>
+    /// A handed-off block's write finished (or was dropped): its memory is free, its waiters go on. Memory is reused only
+    /// from here, never while its write is in flight (btrfs checksums a direct write's pages as they go to the disk).
+    /// </summary>
     private void Landed(long block, nint memory, bool direct)
     {
         lock (gate)
