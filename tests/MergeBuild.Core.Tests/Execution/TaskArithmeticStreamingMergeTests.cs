@@ -12,23 +12,31 @@ namespace MergeBuild.Core.Tests.Execution;
 /// </summary>
 public class TaskArithmeticStreamingMergeTests
 {
-    public static TheoryData<string, string, string> Recipes() => new()
+    /// <remarks>
+    /// Without rescale, TIES and breadcrumbs-TIES on these bf16 checkpoints run their output pass fused
+    /// (<c>StoredConsensus</c>) up to the last whole 32 elements of a chunk and finish it unfused; with rescale, unfused.
+    /// The fused kernel computes in float32 when the recipe does and its output is bf16 (<c>out_dtype</c>).
+    /// </remarks>
+    public static TheoryData<string, string, string, bool> Recipes() => new()
     {
-        { "task_arithmetic", "weight: 0.4", "bfloat16" },
-        { "ties", "weight: 1.0, density: 0.3", "bfloat16" },
-        { "ties", "weight: 0.8, density: 0.5", "float32" },
-        { "dare_ties", "weight: 0.7, density: 0.4", "bfloat16" },
-        { "dare_linear", "weight: 0.5, density: 0.6", "float32" },
-        { "breadcrumbs", "weight: 1.0, density: 0.8, gamma: 0.05", "bfloat16" },
-        { "breadcrumbs_ties", "weight: 1.0, density: 0.5, gamma: 0.02", "float32" },
-        { "della", "weight: 1.0, density: 0.5, epsilon: 0.1", "bfloat16" },
-        { "della_linear", "weight: 0.4, density: 0.3, epsilon: 0.2", "float32" },
+        { "task_arithmetic", "weight: 0.4", "bfloat16", true },
+        { "ties", "weight: 1.0, density: 0.3", "bfloat16", true },
+        { "ties", "weight: 1.0, density: 0.3", "bfloat16", false },
+        { "ties", "weight: 0.8, density: 0.5", "float32", true },
+        { "ties", "weight: 0.8, density: 0.5", "float32\nout_dtype: bfloat16", false },
+        { "dare_ties", "weight: 0.7, density: 0.4", "bfloat16", true },
+        { "dare_linear", "weight: 0.5, density: 0.6", "float32", true },
+        { "breadcrumbs", "weight: 1.0, density: 0.8, gamma: 0.05", "bfloat16", true },
+        { "breadcrumbs_ties", "weight: 1.0, density: 0.5, gamma: 0.02", "float32", true },
+        { "breadcrumbs_ties", "weight: 0.6, density: 0.5, gamma: 0.02", "bfloat16", false },
+        { "della", "weight: 1.0, density: 0.5, epsilon: 0.1", "bfloat16", true },
+        { "della_linear", "weight: 0.4, density: 0.3, epsilon: 0.2", "float32", true },
     };
 
     [Theory]
     [MemberData(nameof(Recipes))]
     public void Bytes_do_not_depend_on_chunks_windows_or_threads_and_equal_the_whole_tensor_merge(string method,
-        string parameters, string dtype)
+        string parameters, string dtype, bool rescale)
     {
         using var temp = new TempFolder();
         var yaml = $$"""
@@ -42,7 +50,7 @@ public class TaskArithmeticStreamingMergeTests
               - model: {models}/catalog
                 parameters: {{{parameters}}}
             parameters:
-              rescale: true
+              rescale: {{(rescale ? "true" : "false")}}
             dtype: {{dtype}}
             """;
         var runs = new (int Threads, int Chunk, int Window)[] { (1, 1 << 14, 1 << 20), (2, 77, 1000), (8, 4096, 4096), (3, 4096, 77 * 13) };

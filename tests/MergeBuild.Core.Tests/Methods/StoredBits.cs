@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using MergeBuild.Tensors;
 
 namespace MergeBuild.Core.Tests.Methods;
@@ -45,6 +46,35 @@ internal static class StoredBits
 
         return total;
     }
+
+    /// <summary>Stored bf16 inputs (pinned, so their addresses stay valid) and a base to go with them.</summary>
+    public static (ushort[][] Inputs, ushort[] Base) Inputs(Random random, int models, int length, bool randomBits)
+    {
+        var baseValues = GC.AllocateArray<ushort>(length, pinned: true);
+        var inputs = new ushort[models][];
+        for (var e = 0; e < length; e++)
+        {
+            baseValues[e] = randomBits
+                ? (ushort)random.Next(0, 1 << 16)
+                : BFloat16.FromSingle((float)(random.NextDouble() * 0.08 - 0.04));
+        }
+
+        for (var m = 0; m < models; m++)
+        {
+            inputs[m] = GC.AllocateArray<ushort>(length, pinned: true);
+            for (var e = 0; e < length; e++)
+            {
+                inputs[m][e] = randomBits
+                    ? (ushort)random.Next(0, 1 << 16)
+                    : BFloat16.FromSingle(Decode(baseValues[e]) + (float)(random.NextDouble() * 0.004 - 0.002));
+            }
+        }
+
+        return (inputs, baseValues);
+    }
+
+    public static unsafe nint[] Addresses(ushort[][] pinned) =>
+        [.. pinned.Select(values => (nint)Unsafe.AsPointer(ref values[0]))];
 
     public static void AssertSameSum(double expected, double actual) =>
         Assert.True(double.IsNaN(expected) ? double.IsNaN(actual) : BitConverter.DoubleToInt64Bits(expected) ==

@@ -217,35 +217,6 @@ public unsafe class StoredKernelTests
         }
     }
 
-    /// <summary>Stored bf16 inputs (pinned, so their addresses stay valid) and a base to go with them.</summary>
-    private static (ushort[][] Inputs, ushort[] Base) Inputs(Random random, int models, int length, bool randomBits)
-    {
-        var baseValues = GC.AllocateArray<ushort>(length, pinned: true);
-        var inputs = new ushort[models][];
-        for (var e = 0; e < length; e++)
-        {
-            baseValues[e] = randomBits
-                ? (ushort)random.Next(0, 1 << 16)
-                : BFloat16.FromSingle((float)(random.NextDouble() * 0.08 - 0.04));
-        }
-
-        for (var m = 0; m < models; m++)
-        {
-            inputs[m] = GC.AllocateArray<ushort>(length, pinned: true);
-            for (var e = 0; e < length; e++)
-            {
-                inputs[m][e] = randomBits
-                    ? (ushort)random.Next(0, 1 << 16)
-                    : BFloat16.FromSingle(Decode(baseValues[e]) + (float)(random.NextDouble() * 0.004 - 0.002));
-            }
-        }
-
-        return (inputs, baseValues);
-    }
-
-    private static nint[] Addresses(ushort[][] pinned) =>
-        [.. pinned.Select(values => (nint)Unsafe.AsPointer(ref values[0]))];
-
     /// <summary>Equal bits, except that a NaN only has to be a NaN.</summary>
     private static void AssertSameFloats(float[] expected, float[] actual, int count)
     {

@@ -163,14 +163,14 @@ internal static class TaskVectorMix
     /// smallest bf16 subnormal rounds to −0, anything below it to a negative number; NaN fails both) and
     /// <c>vote ≥ 0</c> for float32.
     /// </summary>
-    private static float VoteFloor(bool bf16) => bf16 ? BitConverter.UInt32BitsToSingle(0x8000_8000u) : 0f;
+    internal static float VoteFloor(bool bf16) => bf16 ? BitConverter.UInt32BitsToSingle(0x8000_8000u) : 0f;
 
     /// <summary>
     /// The consensus divisor of every set of agreeing models (bit m set when model m agrees): their weights summed in
     /// recipe order, rounded to D, 0 replaced by 1, as <see cref="Element"/> and <see cref="TaskVectorMixer"/> compute
     /// it. With few models a lane looks its divisor up instead of summing and rounding it.
     /// </summary>
-    private static void DivisorTable(ReadOnlySpan<float> weights, bool bf16, Span<float> table)
+    internal static void DivisorTable(ReadOnlySpan<float> weights, bool bf16, Span<float> table)
     {
         for (var agreeing = 0; agreeing < table.Length; agreeing++)
         {
@@ -189,7 +189,7 @@ internal static class TaskVectorMix
     /// <c>D(d·w)</c>; a weight of 1 leaves d as it is (d is already in D, so the product and its rounding change nothing).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Weighted(Vector512<float> delta, float weight, bool bf16) =>
+    internal static Vector512<float> Weighted(Vector512<float> delta, float weight, bool bf16) =>
         weight == 1f ? delta : Rounding.Bf16OfBf16MathIf(bf16, delta * Vector512.Create(weight));
 
     /// <inheritdoc cref="Weighted(Vector512{float}, float, bool)"/>

@@ -30,6 +30,8 @@ internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
     private readonly MergeBuildException? failure;
     private readonly StoredTaskVectorSum.Settings storedSettings;
     private readonly bool plainSum;
+    private readonly StoredConsensus.Mask[]? consensusMasks;
+    private readonly StoredConsensus.Settings consensusSettings;
 
     /// <param name="methodName">The method's name (for errors).</param>
     /// <param name="job">The tensor.</param>
@@ -63,6 +65,16 @@ internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
                    !double.IsNaN(lambda);
         storedSettings = new StoredTaskVectorSum.Settings(dtype == DType.BF16,
             normalize ? TaskVectorMix.LinearDivisor(weights, dtype) : null, (float)lambda);
+
+        // TIES and breadcrumbs-TIES without rescale: the output pass runs fused (the selections' state is shared with
+        // the unfused code, which finishes each chunk's tail).
+        var masks = sparsifiers.Select(s => s is null ? new StoredConsensus.Mask(null, null) : (s as MagnitudeStream)?.StoredMask)
+            .ToArray();
+        consensusMasks = ReadsStoredBytes && consensus && weights.All(float.IsFinite) && !double.IsNaN(lambda) &&
+                         masks.All(m => m.HasValue)
+            ? [.. masks.Select(m => m!.Value)]
+            : null;
+        consensusSettings = new StoredConsensus.Settings(dtype == DType.BF16, normalize, lambda != 1.0, (float)lambda);
     }
 
     /// <summary>The most passes any model still plans (a magnitude sparsifier drops an unneeded recount).</summary>
@@ -97,6 +109,34 @@ internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
             return;
         }
 
+        var fused = consensusMasks is null
+            ? 0
+            : StoredConsensus.Compute(inputs[..^1], inputs[^1], consensusMasks, weights, chunk.Count, consensusSettings, stored);
+        if (fused == chunk.Count)
+        {
+            return;
+        }
+
+        if (fused > 0)
+        {
+            // The rest of the chunk the unfused way, from where the fused kernel stopped.
+            Span<nint> rest = stackalloc nint[inputs.Length];
+            for (var i = 0; i < inputs.Length; i++)
+            {
+                rest[i] = inputs[i] + fused * sizeof(ushort);
+            }
+
+            MergeStoredUnfused(rest, chunk with { Start = chunk.Start + fused, Count = chunk.Count - fused }, buffers,
+                stored[fused..]);
+            return;
+        }
+
+        MergeStoredUnfused(inputs, chunk, buffers, stored);
+    }
+
+    /// <summary>Task vectors into float32 buffers, each sparsified there, then mixed and encoded (any sparsifier).</summary>
+    private void MergeStoredUnfused(ReadOnlySpan<nint> inputs, MergeChunk chunk, MergeBuffers buffers, Span<ushort> stored)
+    {
         var baseValues = Base(buffers, chunk);
         BFloat16.ToSingle(StoredValues(inputs[^1], chunk), baseValues);
         for (var m = 0; m < sparsifiers.Length; m++)

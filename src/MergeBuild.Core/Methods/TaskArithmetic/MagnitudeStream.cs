@@ -70,6 +70,12 @@ internal sealed class MagnitudeStream : IStreamSparsifier
         }
     }
 
+    /// <summary>
+    /// The selections as the fused output pass applies them (<see cref="Kernels.StoredConsensus"/>), or null when the
+    /// kept entries are also rescaled, which only the unfused <see cref="Apply"/> does.
+    /// </summary>
+    public Kernels.StoredConsensus.Mask? StoredMask => rescale ? null : new(include, exclude);
+
     /// <summary>The passes still planned: one fewer once the first pass shows that no recount is needed.</summary>
     public int Passes => phases.Count;
 

@@ -1,0 +1,218 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace MergeBuild.Methods.Kernels;
+
+/// <summary>
+/// The output pass of TIES and breadcrumbs-TIES from the stored bf16 bits of the fine-tunes and the base straight to
+/// the output's stored bf16 bits, every value in registers: each model's task vector <c>dᵢ = D(xᵢ − b)</c>, its
+/// magnitude mask (<see cref="SelectionLanes"/>), the weighting, the sign election and the agreeing sum
+/// (<see cref="TaskVectorMix"/>'s consensus), normalization, λ and the base.
+/// </summary>
+/// <remarks>
+/// <para>The same operations in the same order as <see cref="StoredDifference"/>, <see cref="TopKMask.Apply"/>,
+/// <see cref="TaskVectorMix.Mix"/> and encoding, which it replaces where AVX-512 is available (without it,
+/// <see cref="Compute"/> does nothing and the caller runs those). Those four passes over a chunk took 2.2-2.5 ns per
+/// element of a three-model merge, most of it moving float32 task vectors through the cache; in registers the whole
+/// output pass is one read of each input and one write.</para>
+/// <para>The vote is summed with plain adds: only its sign is used, and a NaN sum elects − whatever its payload.
+/// Weights and λ must be finite, as the vector mixer needs.</para>
+/// </remarks>
+internal static unsafe class StoredConsensus
+{
+    /// <summary>One model's magnitude selections: the entries kept and, for breadcrumbs, the outliers dropped from them.</summary>
+    /// <param name="Include">The entries kept; null keeps every entry (a model used whole).</param>
+    /// <param name="Exclude">The entries dropped from those, or null.</param>
+    public readonly record struct Mask(TopKSelection? Include, TopKSelection? Exclude);
+
+    /// <summary>What stays fixed for a tensor.</summary>
+    /// <param name="RoundToBf16">True when the compute dtype is bf16, false for float32.</param>
+    /// <param name="Normalize">Divide by the agreeing models' summed weights.</param>
+    /// <param name="ApplyLambda">Scale the merged task vector (λ ≠ 1).</param>
+    /// <param name="Lambda">The scale.</param>
+    public readonly record struct Settings(bool RoundToBf16, bool Normalize, bool ApplyLambda, float Lambda);
+
+    /// <summary>
+    /// Computes the leading elements of a chunk, a multiple of 32, and advances the selections' counts past them;
+    /// returns how many (0 without AVX-512). The caller computes the rest, in order, the unfused way.
+    /// </summary>
+    /// <param name="fineTunes">The address of each fine-tune's first stored bf16 value, in recipe order.</param>
+    /// <param name="baseModel">The address of the base model's first stored bf16 value.</param>
+    /// <param name="masks">One per fine-tune.</param>
+    /// <param name="weights">One per fine-tune, rounded to the compute dtype, finite.</param>
+    /// <param name="count">Elements in the chunk.</param>
+    /// <param name="settings">Rounding, normalization and λ.</param>
+    /// <param name="output">The output's stored bf16 values.</param>
+    public static int Compute(ReadOnlySpan<nint> fineTunes, nint baseModel, ReadOnlySpan<Mask> masks,
+        ReadOnlySpan<float> weights, int count, Settings settings, Span<ushort> output)
+    {
+        if (!Avx512F.IsSupported || !Vector512.IsHardwareAccelerated || fineTunes.Length == 0)
+        {
+            return 0;
+        }
+
+        if (masks.Length != fineTunes.Length || weights.Length != fineTunes.Length)
+        {
+            throw new ArgumentException("One mask and one weight per fine-tune are needed.", nameof(masks));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(output.Length, count, nameof(output));
+        var models = fineTunes.Length;
+        Span<SelectionLanes> include = stackalloc SelectionLanes[models];
+        Span<SelectionLanes> exclude = stackalloc SelectionLanes[models];
+        Span<uint> includeAt = stackalloc uint[models];
+        Span<uint> excludeAt = stackalloc uint[models];
+        for (var m = 0; m < models; m++)
+        {
+            include[m] = masks[m].Include is { } kept ? new SelectionLanes(kept) : SelectionLanes.Everything;
+            exclude[m] = new SelectionLanes(masks[m].Exclude);
+            includeAt[m] = masks[m].Include?.Threshold ?? 0;
+            excludeAt[m] = masks[m].Exclude?.Threshold ?? 0;
+        }
+
+        int done;
+        fixed (ushort* destination = output)
+        {
+            done = Loop512(fineTunes, (ushort*)baseModel, include, exclude, includeAt, excludeAt, weights, count,
+                settings, destination);
+        }
+
+        for (var m = 0; m < models; m++)
+        {
+            masks[m].Include?.Seen = include[m].Seen;
+            masks[m].Exclude?.Seen = exclude[m].Seen;
+        }
+
+        return done;
+    }
+
+    // Its own JIT root: inlined into a large caller, the JIT would run out of budget to inline the vector helpers.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int Loop512(ReadOnlySpan<nint> fineTunes, ushort* baseModel, Span<SelectionLanes> include,
+        Span<SelectionLanes> exclude, ReadOnlySpan<uint> includeAt, ReadOnlySpan<uint> excludeAt,
+        ReadOnlySpan<float> weights, int count, Settings s, ushort* output)
+    {
+        const int Step = 32; // one Vector512<ushort> of each input: two Vector512<float>
+        var models = fineTunes.Length;
+        var bf16 = s.RoundToBf16;
+        var lookUp = models <= 4;
+        Span<float> divisors = stackalloc float[16];
+        TaskVectorMix.DivisorTable(lookUp ? weights : [], bf16, divisors);
+        var table = Vector512.Create<float>(divisors);
+        var floor = Vector512.Create(TaskVectorMix.VoteFloor(bf16));
+        var lambda = Vector512.Create(s.Lambda);
+        var lanes = Vector512.Create(1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u, 256u, 512u, 1024u, 2048u, 4096u, 8192u, 16384u, 32768u);
+        var excluding = false;
+        for (var m = 0; m < models; m++)
+        {
+            excluding |= exclude[m].Selects;
+        }
+
+        // The weighted, masked task vectors of the current 32 elements (lower and upper half per model), for the
+        // second look after the vote.
+        Span<Vector512<float>> terms = stackalloc Vector512<float>[2 * models];
+        var i = 0;
+        for (; i <= count - Step; i += Step)
+        {
+            var (baseLower, baseUpper) = StoredBf16.Load512(baseModel + i);
+            Vector512<float> voteLower = default, voteUpper = default;
+            for (var m = 0; m < models; m++)
+            {
+                var (lower, upper) = StoredBf16.Load512((ushort*)fineTunes[m] + i);
+                var at = Vector512.Create(includeAt[m]);
+                var outlierAt = Vector512.Create(excludeAt[m]);
+                lower = Masked(Rounding.Bf16OfBf16MathIf(bf16, lower - baseLower), ref include[m], ref exclude[m], at,
+                    outlierAt, excluding, lanes);
+                upper = Masked(Rounding.Bf16OfBf16MathIf(bf16, upper - baseUpper), ref include[m], ref exclude[m], at,
+                    outlierAt, excluding, lanes);
+                lower = TaskVectorMix.Weighted(lower, weights[m], bf16);
+                upper = TaskVectorMix.Weighted(upper, weights[m], bf16);
+                terms[2 * m] = lower;
+                terms[2 * m + 1] = upper;
+                (voteLower, voteUpper) = m == 0 ? (lower, upper) : (voteLower + lower, voteUpper + upper);
+            }
+
+            var first = Agreeing(terms, 0, Vector512.GreaterThanOrEqual(voteLower, floor), weights, lookUp, table, bf16);
+            var second = Agreeing(terms, 1, Vector512.GreaterThanOrEqual(voteUpper, floor), weights, lookUp, table, bf16);
+            StoredBf16.Store512(output + i, Finish(first, baseLower, s, lambda), Finish(second, baseUpper, s, lambda));
+        }
+
+        return i;
+    }
+
+    /// <summary><c>d · (selected ? 1 : 0)</c>, as <see cref="TopKMask"/> masks (a dropped negative entry becomes −0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Masked(Vector512<float> delta, ref SelectionLanes include, ref SelectionLanes exclude,
+        Vector512<uint> includeAt, Vector512<uint> excludeAt, bool excluding, Vector512<uint> lanes)
+    {
+        var keys = delta.AsUInt32() & Vector512.Create(0x7FFF_FFFFu);
+        var keep = include.Member(keys, includeAt, lanes);
+        if (excluding)
+        {
+            keep = Vector512.AndNot(keep, exclude.Member(keys, excludeAt, lanes));
+        }
+
+        return delta * Vector512.ConditionalSelect(keep.AsSingle(), Vector512<float>.One, Vector512<float>.Zero);
+    }
+
+    /// <summary>
+    /// The terms of one half (<paramref name="half"/> 0 or 1) that agree with the elected sign, summed and rounded,
+    /// and the divisor for them: the agreeing models' summed weights rounded, 1 where that is 0.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<float> Sum, Vector512<float> Divisor) Agreeing(ReadOnlySpan<Vector512<float>> terms,
+        int half, Vector512<float> positive, ReadOnlySpan<float> weights, bool lookUp, Vector512<float> table, bool bf16)
+    {
+        var mixed = Vector512<float>.Zero;
+        var divisor = Vector512<float>.Zero;
+        var agreeing = Vector512<int>.Zero;
+        for (var m = 0; m < weights.Length; m++)
+        {
+            var v = terms[2 * m + half];
+            var agree = (positive & Vector512.GreaterThan(v, Vector512<float>.Zero)) |
+                        Vector512.AndNot(Vector512.LessThan(v, Vector512<float>.Zero), positive);
+            mixed += v & agree;
+            if (lookUp)
+            {
+                agreeing |= agree.AsInt32() & Vector512.Create(1 << m);
+            }
+            else
+            {
+                divisor += Vector512.Create(weights[m]) & agree;
+            }
+        }
+
+        if (lookUp)
+        {
+            divisor = Avx512F.PermuteVar16x32(table, agreeing);
+        }
+        else
+        {
+            divisor = Rounding.Bf16OfBf16MathIf(bf16, divisor);
+            divisor = Vector512.ConditionalSelect(Vector512.Equals(divisor, Vector512<float>.Zero), Vector512<float>.One, divisor);
+        }
+
+        return (Rounding.Bf16OfBf16MathIf(bf16, mixed), divisor);
+    }
+
+    /// <summary>normalize, λ and the base, rounded to bf16 for storing: <c>D(b + D(D(mixed / divisor) · λ))</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Finish((Vector512<float> Sum, Vector512<float> Divisor) agreeing, Vector512<float> b,
+        Settings s, Vector512<float> lambda)
+    {
+        var mixed = agreeing.Sum;
+        if (s.Normalize)
+        {
+            mixed = Rounding.Bf16OfBf16MathIf(s.RoundToBf16, mixed / agreeing.Divisor);
+        }
+
+        if (s.ApplyLambda)
+        {
+            mixed = Rounding.Bf16OfBf16MathIf(s.RoundToBf16, mixed * lambda);
+        }
+
+        // Rounded to the compute dtype, then (float32 compute) to bf16 by the output encoding: bf16 rounds once.
+        return Rounding.Bf16(TaskVectorMix.AddFirst(mixed, b));
+    }
+}
