@@ -13,8 +13,8 @@ namespace MergeBuild.Core.Tests.Execution;
 public class TaskArithmeticStreamingMergeTests
 {
     /// <remarks>
-    /// Without rescale, TIES and breadcrumbs-TIES on these bf16 checkpoints run their output pass fused
-    /// (<c>StoredConsensus</c>) up to the last whole 32 elements of a chunk and finish it unfused; with rescale, unfused.
+    /// Without rescale, TIES, breadcrumbs and breadcrumbs-TIES on these bf16 checkpoints run their output pass fused
+    /// (<c>StoredMaskedMix</c>) up to the last whole 32 elements of a chunk and finish it unfused; with rescale, unfused.
     /// The fused kernel computes in float32 when the recipe does and its output is bf16 (<c>out_dtype</c>).
     /// </remarks>
     public static TheoryData<string, string, string, bool> Recipes() => new()
@@ -27,6 +27,7 @@ public class TaskArithmeticStreamingMergeTests
         { "dare_ties", "weight: 0.7, density: 0.4", "bfloat16", true },
         { "dare_linear", "weight: 0.5, density: 0.6", "float32", true },
         { "breadcrumbs", "weight: 1.0, density: 0.8, gamma: 0.05", "bfloat16", true },
+        { "breadcrumbs", "weight: 0.7, density: 0.8, gamma: 0.05", "bfloat16", false },
         { "breadcrumbs_ties", "weight: 1.0, density: 0.5, gamma: 0.02", "float32", true },
         { "breadcrumbs_ties", "weight: 0.6, density: 0.5, gamma: 0.02", "bfloat16", false },
         { "della", "weight: 1.0, density: 0.5, epsilon: 0.1", "bfloat16", true },

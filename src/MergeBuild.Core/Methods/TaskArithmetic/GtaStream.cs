@@ -30,8 +30,8 @@ internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
     private readonly MergeBuildException? failure;
     private readonly StoredTaskVectorSum.Settings storedSettings;
     private readonly bool plainSum;
-    private readonly StoredConsensus.Mask[]? consensusMasks;
-    private readonly StoredConsensus.Settings consensusSettings;
+    private readonly StoredMaskedMix.Mask[]? maskedMixMasks;
+    private readonly StoredMaskedMix.Settings maskedMixSettings;
 
     /// <param name="methodName">The method's name (for errors).</param>
     /// <param name="job">The tensor.</param>
@@ -66,15 +66,16 @@ internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
         storedSettings = new StoredTaskVectorSum.Settings(dtype == DType.BF16,
             normalize ? TaskVectorMix.LinearDivisor(weights, dtype) : null, (float)lambda);
 
-        // TIES and breadcrumbs-TIES without rescale: the output pass runs fused (the selections' state is shared with
-        // the unfused code, which finishes each chunk's tail).
-        var masks = sparsifiers.Select(s => s is null ? new StoredConsensus.Mask(null, null) : (s as MagnitudeStream)?.StoredMask)
+        // TIES, breadcrumbs and breadcrumbs-TIES without rescale: the output pass runs fused (the selections' state is
+        // shared with the unfused code, which finishes each chunk's tail).
+        var masks = sparsifiers.Select(s => s is null ? new StoredMaskedMix.Mask(null, null) : (s as MagnitudeStream)?.StoredMask)
             .ToArray();
-        consensusMasks = ReadsStoredBytes && consensus && weights.All(float.IsFinite) && !double.IsNaN(lambda) &&
+        maskedMixMasks = ReadsStoredBytes && !plainSum && weights.All(float.IsFinite) && !double.IsNaN(lambda) &&
                          masks.All(m => m.HasValue)
             ? [.. masks.Select(m => m!.Value)]
             : null;
-        consensusSettings = new StoredConsensus.Settings(dtype == DType.BF16, normalize, lambda != 1.0, (float)lambda);
+        maskedMixSettings = new StoredMaskedMix.Settings(dtype == DType.BF16, consensus, normalize,
+            TaskVectorMix.LinearDivisor(weights, dtype), lambda != 1.0, (float)lambda);
     }
 
     /// <summary>The most passes any model still plans (a magnitude sparsifier drops an unneeded recount).</summary>
@@ -109,9 +110,9 @@ internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
             return;
         }
 
-        var fused = consensusMasks is null
+        var fused = maskedMixMasks is null
             ? 0
-            : StoredConsensus.Compute(inputs[..^1], inputs[^1], consensusMasks, weights, chunk.Count, consensusSettings, stored);
+            : StoredMaskedMix.Compute(inputs[..^1], inputs[^1], maskedMixMasks, weights, chunk.Count, maskedMixSettings, stored);
         if (fused == chunk.Count)
         {
             return;

@@ -71,10 +71,10 @@ internal sealed class MagnitudeStream : IStreamSparsifier
     }
 
     /// <summary>
-    /// The selections as the fused output pass applies them (<see cref="Kernels.StoredConsensus"/>), or null when the
+    /// The selections as the fused output pass applies them (<see cref="Kernels.StoredMaskedMix"/>), or null when the
     /// kept entries are also rescaled, which only the unfused <see cref="Apply"/> does.
     /// </summary>
-    public Kernels.StoredConsensus.Mask? StoredMask => rescale ? null : new(include, exclude);
+    public Kernels.StoredMaskedMix.Mask? StoredMask => rescale ? null : new(include, exclude);
 
     /// <summary>The passes still planned: one fewer once the first pass shows that no recount is needed.</summary>
     public int Passes => phases.Count;

@@ -7,29 +7,34 @@ using static MergeBuild.Core.Tests.Methods.StoredBits;
 namespace MergeBuild.Core.Tests.Methods;
 
 /// <summary>
-/// The fused TIES output pass against mergekit's arithmetic written out here element by element: the task vector
-/// rounded to the compute dtype, the top k by magnitude (ties broken by index, from a sort), breadcrumbs' outliers
-/// removed, the weighting, the sign of the rounded sum, the agreeing terms summed from zero in recipe order and
-/// rounded, divided by their rounded weight sum (1 where it is 0), λ, the base, the final encode.
+/// The fused output pass of TIES and breadcrumbs against mergekit's arithmetic written out here element by element:
+/// the task vector rounded to the compute dtype, the top k by magnitude (ties broken by index, from a sort),
+/// breadcrumbs' outliers removed, the weighting; with consensus the sign of the rounded sum, the agreeing terms summed
+/// from zero in recipe order and rounded, divided by their rounded weight sum (1 where it is 0); without, the sum
+/// rounded and divided by the rounded weight sum (1 where below 1e-8); then λ, the base, the final encode.
 /// </summary>
 /// <remarks>
 /// Inputs are fine-tunes a few coarse steps from a base (so many magnitudes equal the threshold, and the last one
 /// taken falls inside a vector), or random bit patterns (NaNs, infinities, −0, subnormals). Chunks are fed in order,
 /// as the executor does, so the selections' running counts carry from one call to the next.
 /// </remarks>
-public class StoredConsensusTests
+public class StoredMaskedMixTests
 {
     [Theory]
-    [InlineData(true, 3, 32 * 40, 64, true, 1.0, false, false)]
-    [InlineData(true, 3, 32 * 40, 96, false, 0.7, false, true)]
-    [InlineData(false, 3, 32 * 40, 32 * 40, true, 1.3, false, false)]
-    [InlineData(true, 1, 32 * 9, 32, true, 1.0, true, false)]
-    [InlineData(true, 2, 32 * 30, 32 * 7, true, 1.0, true, true)]
-    [InlineData(true, 4, 32 * 25, 64, true, 2.0, false, true)]
-    [InlineData(false, 5, 32 * 20, 128, true, 1.0, false, false)]
-    [InlineData(true, 6, 32 * 20, 160, false, 0.5, true, true)]
-    public void Ties_from_stored_bits_equals_mergekits_arithmetic_bit_for_bit(bool bf16, int models, int length,
-        int chunk, bool normalize, double lambda, bool randomBits, bool outliers)
+    [InlineData(true, true, 3, 32 * 40, 64, true, 1.0, false, false)]
+    [InlineData(true, true, 3, 32 * 40, 96, false, 0.7, false, true)]
+    [InlineData(false, true, 3, 32 * 40, 32 * 40, true, 1.3, false, false)]
+    [InlineData(true, true, 1, 32 * 9, 32, true, 1.0, true, false)]
+    [InlineData(true, true, 2, 32 * 30, 32 * 7, true, 1.0, true, true)]
+    [InlineData(true, true, 4, 32 * 25, 64, true, 2.0, false, true)]
+    [InlineData(false, true, 5, 32 * 20, 128, true, 1.0, false, false)]
+    [InlineData(true, true, 6, 32 * 20, 160, false, 0.5, true, true)]
+    [InlineData(true, false, 3, 32 * 40, 64, true, 1.0, false, true)]
+    [InlineData(false, false, 3, 32 * 40, 96, false, 0.7, false, true)]
+    [InlineData(true, false, 2, 32 * 30, 32 * 7, true, 1.0, true, true)]
+    [InlineData(true, false, 5, 32 * 20, 128, true, 1.5, true, false)]
+    public void Masked_task_vectors_mixed_from_stored_bits_equal_mergekits_arithmetic_bit_for_bit(bool bf16,
+        bool consensus, int models, int length, int chunk, bool normalize, double lambda, bool randomBits, bool outliers)
     {
         var random = new Random(length * 7 + models * 3 + chunk);
         var (inputs, baseValues) = randomBits ? Inputs(random, models, length, randomBits: true) : Coarse(random, models, length);
@@ -41,13 +46,14 @@ public class StoredConsensusTests
         var keep = deltas.Select((_, m) => m == wholeModel ? length : (long)(length * (0.2 + 0.6 * random.NextDouble()))).ToArray();
         var drop = deltas.Select((_, m) => outliers && m != wholeModel ? (long)(length * 0.05 * random.NextDouble()) : -1).ToArray();
         var masks = Enumerable.Range(0, models).Select(m => m == wholeModel
-            ? new StoredConsensus.Mask(null, null)
-            : new StoredConsensus.Mask(Selection(deltas[m], keep[m], bf16), drop[m] < 0 ? null : Selection(deltas[m], drop[m], bf16)))
+            ? new StoredMaskedMix.Mask(null, null)
+            : new StoredMaskedMix.Mask(Selection(deltas[m], keep[m], bf16), drop[m] < 0 ? null : Selection(deltas[m], drop[m], bf16)))
             .ToArray();
 
-        var expected = Expected(bf16, deltas, baseValues, weights, keep, drop, normalize, lambda);
+        var expected = Expected(bf16, consensus, deltas, baseValues, weights, keep, drop, normalize, lambda);
 
-        var settings = new StoredConsensus.Settings(bf16, normalize, lambda != 1.0, (float)lambda);
+        var settings = new StoredMaskedMix.Settings(bf16, consensus, normalize, LinearDivisor(bf16, weights),
+            lambda != 1.0, (float)lambda);
         var addresses = Addresses(inputs);
         var baseAddress = Addresses([baseValues])[0];
         var output = new ushort[length];
@@ -56,7 +62,7 @@ public class StoredConsensusTests
         {
             var count = Math.Min(chunk, length - start);
             var at = addresses.Select(a => a + start * sizeof(ushort)).ToArray();
-            done += StoredConsensus.Compute(at, baseAddress + start * sizeof(ushort), masks, weights, count, settings,
+            done += StoredMaskedMix.Compute(at, baseAddress + start * sizeof(ushort), masks, weights, count, settings,
                 output.AsSpan(start));
         }
 
@@ -64,8 +70,8 @@ public class StoredConsensusTests
         AssertSameValues(expected, output, done);
     }
 
-    /// <summary>mergekit's TIES for every element (see the class summary).</summary>
-    private static ushort[] Expected(bool bf16, float[][] deltas, ushort[] baseValues, float[] weights, long[] keep,
+    /// <summary>mergekit's merge of the masked task vectors for every element (see the class summary).</summary>
+    private static ushort[] Expected(bool bf16, bool consensus, float[][] deltas, ushort[] baseValues, float[] weights, long[] keep,
         long[] drop, bool normalize, double lambda)
     {
         var models = deltas.Length;
@@ -85,29 +91,39 @@ public class StoredConsensusTests
         var expected = new ushort[length];
         for (var e = 0; e < length; e++)
         {
-            var vote = 0f;
-            for (var m = 0; m < models; m++)
+            var sum = weighted[0][e];
+            for (var m = 1; m < models; m++)
             {
-                vote += weighted[m][e];
+                sum += weighted[m][e];
             }
 
-            var positive = Round(bf16, vote) >= 0;
-            float mixed = 0f, divisor = 0f;
-            for (var m = 0; m < models; m++)
+            float mixed, divisor;
+            if (consensus)
             {
-                var v = weighted[m][e];
-                if (positive ? v > 0 : v < 0)
+                var positive = Round(bf16, sum) >= 0;
+                (mixed, divisor) = (0f, 0f);
+                for (var m = 0; m < models; m++)
                 {
-                    mixed += v;
-                    divisor += weights[m];
+                    var v = weighted[m][e];
+                    if (positive ? v > 0 : v < 0)
+                    {
+                        mixed += v;
+                        divisor += weights[m];
+                    }
                 }
+
+                mixed = Round(bf16, mixed);
+                divisor = Round(bf16, divisor);
+                divisor = divisor == 0 ? 1f : divisor;
+            }
+            else
+            {
+                (mixed, divisor) = (Round(bf16, sum), LinearDivisor(bf16, weights));
             }
 
-            mixed = Round(bf16, mixed);
-            divisor = Round(bf16, divisor);
             if (normalize)
             {
-                mixed = Round(bf16, mixed / (divisor == 0 ? 1f : divisor));
+                mixed = Round(bf16, mixed / divisor);
             }
 
             if (lambda != 1.0)
@@ -119,6 +135,19 @@ public class StoredConsensusTests
         }
 
         return expected;
+    }
+
+    /// <summary>Σw rounded; 1 where its magnitude is below 1e-8 (mergekit's divisor without consensus).</summary>
+    private static float LinearDivisor(bool bf16, float[] weights)
+    {
+        var sum = 0f;
+        foreach (var w in weights)
+        {
+            sum += w; // in float32, as torch sums a float32 or bf16 tensor
+        }
+
+        sum = Round(bf16, sum);
+        return Math.Abs(sum) < Round(bf16, 1e-8f) ? 1f : sum;
     }
 
     /// <summary>The top <paramref name="k"/>, read from the histograms as the statistics passes read them.</summary>

@@ -5,10 +5,11 @@ using System.Runtime.Intrinsics.X86;
 namespace MergeBuild.Methods.Kernels;
 
 /// <summary>
-/// The output pass of TIES and breadcrumbs-TIES from the stored bf16 bits of the fine-tunes and the base straight to
-/// the output's stored bf16 bits, every value in registers: each model's task vector <c>dᵢ = D(xᵢ − b)</c>, its
-/// magnitude mask (<see cref="SelectionLanes"/>), the weighting, the sign election and the agreeing sum
-/// (<see cref="TaskVectorMix"/>'s consensus), normalization, λ and the base.
+/// The output pass of the magnitude-sparsified task-vector merges (TIES, breadcrumbs and breadcrumbs-TIES) from the
+/// stored bf16 bits of the fine-tunes and the base straight to the output's stored bf16 bits, every value in
+/// registers: each model's task vector <c>dᵢ = D(xᵢ − b)</c>, its magnitude mask (<see cref="SelectionLanes"/>), the
+/// weighting, then either the sign election and the agreeing sum or the plain sum (<see cref="TaskVectorMix"/>),
+/// normalization, λ and the base.
 /// </summary>
 /// <remarks>
 /// <para>The same operations in the same order as <see cref="StoredDifference"/>, <see cref="TopKMask.Apply"/>,
@@ -16,10 +17,11 @@ namespace MergeBuild.Methods.Kernels;
 /// <see cref="Compute"/> does nothing and the caller runs those). Those four passes over a chunk took 2.2-2.5 ns per
 /// element of a three-model merge, most of it moving float32 task vectors through the cache; in registers the whole
 /// output pass is one read of each input and one write.</para>
-/// <para>The vote is summed with plain adds: only its sign is used, and a NaN sum elects − whatever its payload.
-/// Weights and λ must be finite, as the vector mixer needs.</para>
+/// <para>The vote is summed with plain adds: only its sign is used, and a NaN sum elects − whatever its payload. The
+/// plain sum, whose NaNs reach the output, follows the vector mixer's rule (the first operand's NaN). Weights and λ
+/// must be finite, as the vector mixer needs.</para>
 /// </remarks>
-internal static unsafe class StoredConsensus
+internal static unsafe class StoredMaskedMix
 {
     /// <summary>One model's magnitude selections: the entries kept and, for breadcrumbs, the outliers dropped from them.</summary>
     /// <param name="Include">The entries kept; null keeps every entry (a model used whole).</param>
@@ -28,10 +30,13 @@ internal static unsafe class StoredConsensus
 
     /// <summary>What stays fixed for a tensor.</summary>
     /// <param name="RoundToBf16">True when the compute dtype is bf16, false for float32.</param>
-    /// <param name="Normalize">Divide by the agreeing models' summed weights.</param>
+    /// <param name="Consensus">TIES sign election before summing.</param>
+    /// <param name="Normalize">Divide by the (agreeing) models' summed weights.</param>
+    /// <param name="LinearDivisor">Without consensus, the divisor (<see cref="TaskVectorMix.LinearDivisor"/>).</param>
     /// <param name="ApplyLambda">Scale the merged task vector (λ ≠ 1).</param>
     /// <param name="Lambda">The scale.</param>
-    public readonly record struct Settings(bool RoundToBf16, bool Normalize, bool ApplyLambda, float Lambda);
+    public readonly record struct Settings(bool RoundToBf16, bool Consensus, bool Normalize, float LinearDivisor,
+        bool ApplyLambda, float Lambda);
 
     /// <summary>
     /// Computes the leading elements of a chunk, a multiple of 32, and advances the selections' counts past them;
@@ -96,12 +101,13 @@ internal static unsafe class StoredConsensus
         const int Step = 32; // one Vector512<ushort> of each input: two Vector512<float>
         var models = fineTunes.Length;
         var bf16 = s.RoundToBf16;
-        var lookUp = models <= 4;
+        var lookUp = s.Consensus && models <= 4;
         Span<float> divisors = stackalloc float[16];
         TaskVectorMix.DivisorTable(lookUp ? weights : [], bf16, divisors);
         var table = Vector512.Create<float>(divisors);
         var floor = Vector512.Create(TaskVectorMix.VoteFloor(bf16));
         var lambda = Vector512.Create(s.Lambda);
+        var linearDivisor = Vector512.Create(s.LinearDivisor);
         var lanes = Vector512.Create(1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u, 256u, 512u, 1024u, 2048u, 4096u, 8192u, 16384u, 32768u);
         var excluding = false;
         for (var m = 0; m < models; m++)
@@ -110,13 +116,14 @@ internal static unsafe class StoredConsensus
         }
 
         // The weighted, masked task vectors of the current 32 elements (lower and upper half per model), for the
-        // second look after the vote.
+        // second look after the vote (consensus only).
         Span<Vector512<float>> terms = stackalloc Vector512<float>[2 * models];
         var i = 0;
         for (; i <= count - Step; i += Step)
         {
             var (baseLower, baseUpper) = StoredBf16.Load512(baseModel + i);
-            Vector512<float> voteLower = default, voteUpper = default;
+            // With consensus the sum is the vote; otherwise the merged task vector.
+            Vector512<float> sumLower = default, sumUpper = default;
             for (var m = 0; m < models; m++)
             {
                 var (lower, upper) = StoredBf16.Load512((ushort*)fineTunes[m] + i);
@@ -130,11 +137,16 @@ internal static unsafe class StoredConsensus
                 upper = TaskVectorMix.Weighted(upper, weights[m], bf16);
                 terms[2 * m] = lower;
                 terms[2 * m + 1] = upper;
-                (voteLower, voteUpper) = m == 0 ? (lower, upper) : (voteLower + lower, voteUpper + upper);
+                (sumLower, sumUpper) = m == 0 ? (lower, upper)
+                    : s.Consensus ? (sumLower + lower, sumUpper + upper)
+                    : (TaskVectorMix.AddFirst(sumLower, lower), TaskVectorMix.AddFirst(sumUpper, upper));
             }
 
-            var first = Agreeing(terms, 0, Vector512.GreaterThanOrEqual(voteLower, floor), weights, lookUp, table, bf16);
-            var second = Agreeing(terms, 1, Vector512.GreaterThanOrEqual(voteUpper, floor), weights, lookUp, table, bf16);
+            var (first, second) = s.Consensus
+                ? (Agreeing(terms, 0, Vector512.GreaterThanOrEqual(sumLower, floor), weights, lookUp, table, bf16),
+                    Agreeing(terms, 1, Vector512.GreaterThanOrEqual(sumUpper, floor), weights, lookUp, table, bf16))
+                : ((Rounding.Bf16OfBf16MathIf(bf16, sumLower), linearDivisor),
+                    (Rounding.Bf16OfBf16MathIf(bf16, sumUpper), linearDivisor));
             StoredBf16.Store512(output + i, Finish(first, baseLower, s, lambda), Finish(second, baseUpper, s, lambda));
         }
 
