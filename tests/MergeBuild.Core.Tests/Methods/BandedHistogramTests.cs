@@ -9,25 +9,30 @@ namespace MergeBuild.Core.Tests.Methods;
 /// a plain reference: rank every entry by magnitude key (larger first, lower index first among equals) and keep those
 /// ranked below k, minus those ranked below the excluded k. The data is bf16-coarse (many entries share a key), once
 /// alike all through the tensor and once with a start unlike the rest, where the bands estimated from the start miss
-/// and a recount pass must follow.
+/// and a recount pass must follow. Each case runs twice: counting float32 task vectors, and counting them from the stored
+/// bf16 bits of a fine-tune and a base (<see cref="MagnitudeStream.TryObserveStored"/>, which computes the task vector in
+/// registers where it only counts).
 /// </summary>
 public class BandedHistogramTests
 {
     private const int Count = (1 << 16) + 123;
     private const long MinimumBanded = 1 << 14;
 
-    public static TheoryData<DType, double, double, bool, int> Cases()
+    public static TheoryData<DType, double, double, bool, int, bool> Cases()
     {
-        var data = new TheoryData<DType, double, double, bool, int>();
+        var data = new TheoryData<DType, double, double, bool, int, bool>();
         foreach (var dtype in new[] { DType.BF16, DType.F32 })
         {
             foreach (var drifting in new[] { false, true })
             {
-                data.Add(dtype, 0.5, -1, drifting, 4096);
-                data.Add(dtype, 0.1, -1, drifting, 1000);
-                data.Add(dtype, 0.97, -1, drifting, 4096);
-                data.Add(dtype, 0.9, 0.01, drifting, 1000);
-                data.Add(dtype, 0.6, 0.3, drifting, 4096);
+                foreach (var stored in new[] { false, true })
+                {
+                    data.Add(dtype, 0.5, -1, drifting, 4096, stored);
+                    data.Add(dtype, 0.1, -1, drifting, 1000, stored);
+                    data.Add(dtype, 0.97, -1, drifting, 4096, stored);
+                    data.Add(dtype, 0.9, 0.01, drifting, 1000, stored);
+                    data.Add(dtype, 0.6, 0.3, drifting, 4096, stored);
+                }
             }
         }
 
@@ -36,10 +41,17 @@ public class BandedHistogramTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Banded_counts_keep_exactly_the_top_k_and_recount_only_when_the_start_misleads(DType dtype,
-        double density, double outliers, bool drifting, int chunk)
+    public unsafe void Banded_counts_keep_exactly_the_top_k_and_recount_only_when_the_start_misleads(DType dtype,
+        double density, double outliers, bool drifting, int chunk, bool stored)
     {
         var values = Values(dtype, drifting);
+        var (fineTune, baseModel) = stored ? Stored(values) : ([], []);
+        if (stored)
+        {
+            // The task vector as the stored bits give it, D(x − b), is what gets ranked.
+            values = [.. fineTune.Select((x, i) => FloatCodec.Round(dtype, StoredBits.Decode(x) - StoredBits.Decode(baseModel[i])))];
+        }
+
         var k = (long)(density * Count);
         var excludeK = outliers < 0 ? -1 : (long)(outliers * Count);
         var stream = new MagnitudeStream(dtype, new TopKSelection(k, Count),
@@ -51,7 +63,13 @@ public class BandedHistogramTests
             for (var start = 0; start < Count; start += chunk)
             {
                 var part = values.AsSpan(start, Math.Min(chunk, Count - start)).ToArray();
-                stream.Observe(pass, part, new MergeChunk(start, part.Length, 0), scratch);
+                fixed (ushort* x = fineTune, b = baseModel)
+                {
+                    if (!(stored && stream.TryObserveStored(pass, (nint)(x + start), (nint)(b + start), part.Length, scratch)))
+                    {
+                        stream.Observe(pass, part, new MergeChunk(start, part.Length, 0), scratch);
+                    }
+                }
             }
 
             stream.EndPass(pass);
@@ -84,6 +102,20 @@ public class BandedHistogramTests
     {
         var stream = new MagnitudeStream(DType.BF16, new TopKSelection(10, 100), null, rescale: false, 100);
         Assert.Equal(1, stream.Passes);
+    }
+
+    /// <summary>
+    /// A base and a fine-tune <paramref name="values"/> away from it, as stored bf16 bits. Each base value is ±20 or
+    /// ±0.37 times its task-vector value, so the stored task vector keeps the values' scale (and a drifting start stays
+    /// unlike the rest); where the base is the smaller, <c>x − b</c> has more bits than bf16 and must be rounded.
+    /// </summary>
+    private static (ushort[] FineTune, ushort[] Base) Stored(float[] values)
+    {
+        var random = new Random(11);
+        float[] factors = [20f, -20f, 0.37f, -0.37f];
+        var baseModel = values.Select(v => BFloat16.FromSingle(v * factors[random.Next(factors.Length)])).ToArray();
+        var fineTune = values.Select((v, i) => BFloat16.FromSingle(StoredBits.Decode(baseModel[i]) + v)).ToArray();
+        return (fineTune, baseModel);
     }
 
     /// <summary>

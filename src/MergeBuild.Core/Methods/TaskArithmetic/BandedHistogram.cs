@@ -5,6 +5,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using MergeBuild.Tensors;
 
 namespace MergeBuild.Methods;
 
@@ -93,6 +94,41 @@ internal sealed class BandedHistogram
         CountInBands(values, upper.Value, lower);
         observed += values.Length;
         banded += values.Length;
+    }
+
+    /// <summary>
+    /// Counts the next entries of a bf16 tensor's task vector, <c>D(x − b)</c> from the stored bits of a fine-tune and
+    /// the base (as <see cref="Kernels.StoredDifference"/> computes it): past the counted start the magnitudes are
+    /// classified in registers, without a float32 copy of the task vector.
+    /// </summary>
+    /// <param name="fineTune">The address of the fine-tune's first stored bf16 value of these entries.</param>
+    /// <param name="baseModel">The address of the base's.</param>
+    /// <param name="count">Entries.</param>
+    /// <param name="roundToBf16">True when the compute dtype is bf16, false for float32.</param>
+    /// <param name="scratch">Working space of at least <paramref name="count"/> floats (for the counted start).</param>
+    public unsafe void AddStored(nint fineTune, nint baseModel, int count, bool roundToBf16, float[] scratch)
+    {
+        if (upper is null || !Avx512F.IsSupported)
+        {
+            var delta = scratch.AsSpan(0, count);
+            Kernels.StoredDifference.Compute(roundToBf16, fineTune, baseModel, delta);
+            Add(delta);
+            return;
+        }
+
+        if (keys.Length < count + 16)
+        {
+            keys = new uint[count + 16];
+        }
+
+        var (aboveTop, betweenBands, inside) = ClassifyStored((ushort*)fineTune, (ushort*)baseModel, count, roundToBf16,
+            upper.Value, lower, keys);
+        above += aboveTop;
+        between += betweenBands;
+        gathered += inside;
+        Scatter(keys.AsSpan(0, inside), 0, counts!);
+        observed += count;
+        banded += count;
     }
 
     /// <summary>The histogram of every entry added (lumps outside the bands in the bucket next to their band).</summary>
@@ -272,53 +308,139 @@ internal sealed class BandedHistogram
         Scatter(keys.AsSpan(0, inside), 0, counts!);
     }
 
+    /// <summary>The key ranges <see cref="Classify"/> compares with, in vectors.</summary>
+    private readonly struct BandVectors
+    {
+        public BandVectors(Band top, Band? bottom)
+        {
+            // Without a lower band, "between" is empty: its range is made to hold no key.
+            (Lowest, Highest) = bottom is { } b ? (b.LowestKey, b.HighestKey) : (1u, 0u);
+            (BetweenLow, BetweenHigh) = bottom is not null ? (Highest + 1, top.LowestKey - 1) : (1u, 0u);
+            (TopLowKey, TopHighKey) = (top.LowestKey, top.HighestKey);
+            (TopLow, TopHigh) = (Vector512.Create(top.LowestKey), Vector512.Create(top.HighestKey));
+            (BottomLow, BottomHigh) = (Vector512.Create(Lowest), Vector512.Create(Highest));
+            (MidLow, MidHigh) = (Vector512.Create(BetweenLow), Vector512.Create(BetweenHigh));
+        }
+
+        public uint Lowest { get; }
+
+        public uint Highest { get; }
+
+        public uint BetweenLow { get; }
+
+        public uint BetweenHigh { get; }
+
+        public uint TopLowKey { get; }
+
+        public uint TopHighKey { get; }
+
+        public Vector512<uint> TopLow { get; }
+
+        public Vector512<uint> TopHigh { get; }
+
+        public Vector512<uint> BottomLow { get; }
+
+        public Vector512<uint> BottomHigh { get; }
+
+        public Vector512<uint> MidLow { get; }
+
+        public Vector512<uint> MidHigh { get; }
+    }
+
+    /// <summary>
+    /// Classifies 16 magnitude keys: counts those above the top band and between the bands, gathers the buckets of
+    /// those inside a band at <paramref name="inside"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ClassifyVector(Vector512<uint> keys, in BandVectors v, ref long aboveCount, ref long betweenCount,
+        ref uint destination, ref int inside)
+    {
+        var aboveTop = Vector512.GreaterThan(keys, v.TopHigh);
+        var inBands = Vector512.AndNot(Vector512.GreaterThanOrEqual(keys, v.TopLow), aboveTop) |
+                      (Vector512.GreaterThanOrEqual(keys, v.BottomLow) & Vector512.LessThanOrEqual(keys, v.BottomHigh));
+        var inBetween = Vector512.GreaterThanOrEqual(keys, v.MidLow) & Vector512.LessThanOrEqual(keys, v.MidHigh);
+        aboveCount += BitOperations.PopCount(aboveTop.ExtractMostSignificantBits());
+        betweenCount += BitOperations.PopCount(inBetween.ExtractMostSignificantBits());
+
+        // The whole vector is stored; only its first lanes (the gathered ones) count, the next store overwrites the rest.
+        Avx512F.Compress(Vector512<uint>.Zero, inBands, keys >> 16).StoreUnsafe(ref destination, (nuint)inside);
+        inside += BitOperations.PopCount(inBands.ExtractMostSignificantBits());
+    }
+
+    /// <summary>One key classified without vectors (a tail).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ClassifyKey(uint key, in BandVectors v, ref long aboveCount, ref long betweenCount,
+        ref uint destination, ref int inside)
+    {
+        if (key > v.TopHighKey)
+        {
+            aboveCount++;
+        }
+        else if (key >= v.TopLowKey || (key >= v.Lowest && key <= v.Highest))
+        {
+            Unsafe.Add(ref destination, inside++) = key >> 16;
+        }
+        else if (key >= v.BetweenLow && key <= v.BetweenHigh)
+        {
+            betweenCount++;
+        }
+    }
+
     // Its own JIT root: inlined into a large caller, the JIT would run out of budget to inline the vector helpers.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static (long Above, long Between, int Inside) Classify(ReadOnlySpan<uint> bits, Band top, Band? bottom,
         uint[] buckets)
     {
-        // Without a lower band, "between" is empty: its range is made to hold no key.
-        var (lowest, highest) = bottom is { } b ? (b.LowestKey, b.HighestKey) : (1u, 0u);
-        var (betweenLow, betweenHigh) = bottom is not null ? (highest + 1, top.LowestKey - 1) : (1u, 0u);
+        var bands = new BandVectors(top, bottom);
         long aboveCount = 0, betweenCount = 0;
         var inside = 0;
         var i = 0;
         ref var first = ref MemoryMarshal.GetReference(bits);
         ref var destination = ref MemoryMarshal.GetArrayDataReference(buckets);
         var magnitude = Vector512.Create(0x7FFF_FFFFu);
-        var (topLow, topHigh) = (Vector512.Create(top.LowestKey), Vector512.Create(top.HighestKey));
-        var (bottomLow, bottomHigh) = (Vector512.Create(lowest), Vector512.Create(highest));
-        var (midLow, midHigh) = (Vector512.Create(betweenLow), Vector512.Create(betweenHigh));
         for (; i <= bits.Length - 16; i += 16)
         {
             var keys = Vector512.LoadUnsafe(ref first, (nuint)i) & magnitude;
-            var aboveTop = Vector512.GreaterThan(keys, topHigh);
-            var inBands = Vector512.AndNot(Vector512.GreaterThanOrEqual(keys, topLow), aboveTop) |
-                          (Vector512.GreaterThanOrEqual(keys, bottomLow) & Vector512.LessThanOrEqual(keys, bottomHigh));
-            var inBetween = Vector512.GreaterThanOrEqual(keys, midLow) & Vector512.LessThanOrEqual(keys, midHigh);
-            aboveCount += BitOperations.PopCount(aboveTop.ExtractMostSignificantBits());
-            betweenCount += BitOperations.PopCount(inBetween.ExtractMostSignificantBits());
-
-            // The whole vector is stored; only its first lanes (the gathered ones) count, the next store overwrites the rest.
-            Avx512F.Compress(Vector512<uint>.Zero, inBands, keys >> 16).StoreUnsafe(ref destination, (nuint)inside);
-            inside += BitOperations.PopCount(inBands.ExtractMostSignificantBits());
+            ClassifyVector(keys, bands, ref aboveCount, ref betweenCount, ref destination, ref inside);
         }
 
         for (; i < bits.Length; i++)
         {
-            var key = Unsafe.Add(ref first, i) & 0x7FFF_FFFFu;
-            if (key > top.HighestKey)
-            {
-                aboveCount++;
-            }
-            else if (key >= top.LowestKey || (key >= lowest && key <= highest))
-            {
-                Unsafe.Add(ref destination, inside++) = key >> 16;
-            }
-            else if (key >= betweenLow && key <= betweenHigh)
-            {
-                betweenCount++;
-            }
+            ClassifyKey(Unsafe.Add(ref first, i) & 0x7FFF_FFFFu, bands, ref aboveCount, ref betweenCount, ref destination,
+                ref inside);
+        }
+
+        return (aboveCount, betweenCount, inside);
+    }
+
+    /// <summary><see cref="Classify"/> of the task vector <c>D(x − b)</c> computed from stored bf16 bits in registers.</summary>
+    // Its own JIT root: inlined into a large caller, the JIT would run out of budget to inline the vector helpers.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static unsafe (long Above, long Between, int Inside) ClassifyStored(ushort* x, ushort* b, int count,
+        bool roundToBf16, Band top, Band? bottom, uint[] buckets)
+    {
+        const int Step = 32; // one Vector512<ushort> of each input: two Vector512<float>
+        var bands = new BandVectors(top, bottom);
+        long aboveCount = 0, betweenCount = 0;
+        var inside = 0;
+        var i = 0;
+        ref var destination = ref MemoryMarshal.GetArrayDataReference(buckets);
+        var magnitude = Vector512.Create(0x7FFF_FFFFu);
+        for (; i <= count - Step; i += Step)
+        {
+            var (xLower, xUpper) = Kernels.StoredBf16.Load512(x + i);
+            var (bLower, bUpper) = Kernels.StoredBf16.Load512(b + i);
+            var lowerKeys = Kernels.Rounding.Bf16OfBf16MathIf(roundToBf16, xLower - bLower).AsUInt32() & magnitude;
+            var upperKeys = Kernels.Rounding.Bf16OfBf16MathIf(roundToBf16, xUpper - bUpper).AsUInt32() & magnitude;
+            ClassifyVector(lowerKeys, bands, ref aboveCount, ref betweenCount, ref destination, ref inside);
+            ClassifyVector(upperKeys, bands, ref aboveCount, ref betweenCount, ref destination, ref inside);
+        }
+
+        for (; i < count; i++)
+        {
+            var delta = Kernels.Rounding.Bf16If(roundToBf16, BFloat16.ToSingle(x[i]) - BFloat16.ToSingle(b[i]));
+            ClassifyKey(BitConverter.SingleToUInt32Bits(delta) & 0x7FFF_FFFFu, bands, ref aboveCount, ref betweenCount,
+                ref destination, ref inside);
         }
 
         return (aboveCount, betweenCount, inside);

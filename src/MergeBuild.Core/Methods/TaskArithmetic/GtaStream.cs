@@ -93,7 +93,9 @@ internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
     {
         for (var m = 0; m < sparsifiers.Length; m++)
         {
-            if (sparsifiers[m] is { } sparsifier && pass < sparsifier.Passes)
+            if (sparsifiers[m] is { } sparsifier && pass < sparsifier.Passes &&
+                !(sparsifier is MagnitudeStream magnitude &&
+                  magnitude.TryObserveStored(pass, inputs[m], inputs[^1], chunk.Count, buffers.Scratch)))
             {
                 sparsifier.Observe(pass, StoredDelta(inputs, m, chunk, buffers), chunk, buffers.Scratch);
             }

@@ -110,6 +110,22 @@ internal sealed class MagnitudeStream : IStreamSparsifier
         }
     }
 
+    /// <summary>
+    /// <see cref="Observe"/> from the stored bf16 bits of the fine-tune and the base where the pass only counts
+    /// magnitudes (<see cref="BandedHistogram.AddStored"/>); false, having done nothing, for the other passes.
+    /// </summary>
+    public bool TryObserveStored(int pass, nint fineTune, nint baseModel, int count, float[] scratch)
+    {
+        if (phases[pass] is not (Phase.High or Phase.Recount) || (phases[pass] == Phase.High && rescale) ||
+            dtype is not (DType.BF16 or DType.F32))
+        {
+            return false;
+        }
+
+        histogram!.AddStored(fineTune, baseModel, count, dtype == DType.BF16, scratch);
+        return true;
+    }
+
     public void EndPass(int pass)
     {
         switch (phases[pass])
