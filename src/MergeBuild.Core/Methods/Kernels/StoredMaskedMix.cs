@@ -142,9 +142,12 @@ internal static unsafe class StoredMaskedMix
                     : (TaskVectorMix.AddFirst(sumLower, lower), TaskVectorMix.AddFirst(sumUpper, upper));
             }
 
+            // With consensus, term m's halves are at terms[2m] and terms[2m + 1].
             var (first, second) = s.Consensus
-                ? (Agreeing(terms, 0, Vector512.GreaterThanOrEqual(sumLower, floor), weights, lookUp, table, bf16),
-                    Agreeing(terms, 1, Vector512.GreaterThanOrEqual(sumUpper, floor), weights, lookUp, table, bf16))
+                ? (TaskVectorMix.Agreeing(terms, 2, 0, Vector512.GreaterThanOrEqual(sumLower, floor), weights, lookUp,
+                        table, bf16),
+                    TaskVectorMix.Agreeing(terms, 2, 1, Vector512.GreaterThanOrEqual(sumUpper, floor), weights, lookUp,
+                        table, bf16))
                 : ((Rounding.Bf16OfBf16MathIf(bf16, sumLower), linearDivisor),
                     (Rounding.Bf16OfBf16MathIf(bf16, sumUpper), linearDivisor));
             StoredBf16.Store512(output + i, Finish(first, baseLower, s, lambda), Finish(second, baseUpper, s, lambda));
@@ -166,46 +169,6 @@ internal static unsafe class StoredMaskedMix
         }
 
         return delta * Vector512.ConditionalSelect(keep.AsSingle(), Vector512<float>.One, Vector512<float>.Zero);
-    }
-
-    /// <summary>
-    /// The terms of one half (<paramref name="half"/> 0 or 1) that agree with the elected sign, summed and rounded,
-    /// and the divisor for them: the agreeing models' summed weights rounded, 1 where that is 0.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector512<float> Sum, Vector512<float> Divisor) Agreeing(ReadOnlySpan<Vector512<float>> terms,
-        int half, Vector512<float> positive, ReadOnlySpan<float> weights, bool lookUp, Vector512<float> table, bool bf16)
-    {
-        var mixed = Vector512<float>.Zero;
-        var divisor = Vector512<float>.Zero;
-        var agreeing = Vector512<int>.Zero;
-        for (var m = 0; m < weights.Length; m++)
-        {
-            var v = terms[2 * m + half];
-            var agree = (positive & Vector512.GreaterThan(v, Vector512<float>.Zero)) |
-                        Vector512.AndNot(Vector512.LessThan(v, Vector512<float>.Zero), positive);
-            mixed += v & agree;
-            if (lookUp)
-            {
-                agreeing |= agree.AsInt32() & Vector512.Create(1 << m);
-            }
-            else
-            {
-                divisor += Vector512.Create(weights[m]) & agree;
-            }
-        }
-
-        if (lookUp)
-        {
-            divisor = Avx512F.PermuteVar16x32(table, agreeing);
-        }
-        else
-        {
-            divisor = Rounding.Bf16OfBf16MathIf(bf16, divisor);
-            divisor = Vector512.ConditionalSelect(Vector512.Equals(divisor, Vector512<float>.Zero), Vector512<float>.One, divisor);
-        }
-
-        return (Rounding.Bf16OfBf16MathIf(bf16, mixed), divisor);
     }
 
     /// <summary>normalize, λ and the base, rounded to bf16 for storing: <c>D(b + D(D(mixed / divisor) · λ))</c>.</summary>

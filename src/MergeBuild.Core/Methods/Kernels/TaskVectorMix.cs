@@ -21,7 +21,7 @@ internal static class TaskVectorMix
 {
     /// <summary>
     /// Mixes <paramref name="deltas"/> (each at least output.Length long) into <paramref name="output"/>; with consensus
-    /// the deltas are overwritten with the weighted deltas.
+    /// the deltas may be overwritten with the weighted deltas.
     /// </summary>
     /// <param name="dtype">The compute dtype D.</param>
     /// <param name="deltas">The task vectors, one per model in recipe order.</param>
@@ -253,57 +253,66 @@ internal static class TaskVectorMix
         DivisorTable(lookUp ? weights : [], s.Bf16, divisors);
         var table = Vector512.Create<float>(divisors);
         var floor = Vector512.Create(VoteFloor(s.Bf16));
+        Span<Vector512<float>> terms = stackalloc Vector512<float>[models];
         var i = 0;
         for (; i <= output.Length - N; i += N)
         {
             // The vote: the sign of D(Σ vᵢ) (a NaN sum elects −, as `sum >= 0` is false).
-            // vᵢ = D(dᵢ·wᵢ) is kept in place of dᵢ for the second loop.
+            // vᵢ = D(dᵢ·wᵢ) is kept for the second look.
             var vote = Vector512<float>.Zero;
             for (var m = 0; m < models; m++)
             {
-                var weighted = Weighted(Vector512.Create(deltas[m].AsSpan(i, N)), weights[m], s.Bf16);
-                if (weights[m] != 1f)
-                {
-                    weighted.CopyTo(deltas[m].AsSpan(i));
-                }
-
-                vote = m == 0 ? weighted : AddFirst(vote, weighted);
+                terms[m] = Weighted(Vector512.Create(deltas[m].AsSpan(i, N)), weights[m], s.Bf16);
+                vote = m == 0 ? terms[m] : AddFirst(vote, terms[m]);
             }
 
-            var positive = Vector512.GreaterThanOrEqual(vote, floor);
-            var mixed = Vector512<float>.Zero;
-            var divisor = Vector512<float>.Zero;
-            var agreeing = Vector512<int>.Zero;
-            for (var m = 0; m < models; m++)
-            {
-                var v = Vector512.Create(deltas[m].AsSpan(i, N));
-                var agree = (positive & Vector512.GreaterThan(v, Vector512<float>.Zero)) |
-                            Vector512.AndNot(Vector512.LessThan(v, Vector512<float>.Zero), positive);
-                mixed += v & agree;
-                if (lookUp)
-                {
-                    agreeing |= agree.AsInt32() & Vector512.Create(1 << m);
-                }
-                else
-                {
-                    divisor += Vector512.Create(weights[m]) & agree;
-                }
-            }
-
-            if (lookUp)
-            {
-                divisor = Avx512F.PermuteVar16x32(table, agreeing);
-            }
-            else
-            {
-                divisor = Rounding.Bf16OfBf16MathIf(s.Bf16, divisor);
-                divisor = Vector512.ConditionalSelect(Vector512.Equals(divisor, Vector512<float>.Zero), Vector512<float>.One, divisor);
-            }
-
-            Finish512(Rounding.Bf16OfBf16MathIf(s.Bf16, mixed), divisor, baseValues, output, i, s);
+            var (mixed, divisor) = Agreeing(terms, 1, 0, Vector512.GreaterThanOrEqual(vote, floor), weights, lookUp, table, s.Bf16);
+            Finish512(mixed, divisor, baseValues, output, i, s);
         }
 
         return i;
+    }
+
+    /// <summary>
+    /// The terms that agree with the elected sign (<paramref name="positive"/>: + where all bits are set), term m at
+    /// <c>terms[stride·m + offset]</c>, summed from +0 in recipe order and rounded; and their divisor: the agreeing
+    /// models' weights summed and rounded (looked up in <paramref name="table"/> for up to four models), 1 where 0.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static (Vector512<float> Sum, Vector512<float> Divisor) Agreeing(ReadOnlySpan<Vector512<float>> terms,
+        int stride, int offset, Vector512<float> positive, ReadOnlySpan<float> weights, bool lookUp,
+        Vector512<float> table, bool bf16)
+    {
+        var mixed = Vector512<float>.Zero;
+        var divisor = Vector512<float>.Zero;
+        var agreeing = Vector512<int>.Zero;
+        for (var m = 0; m < weights.Length; m++)
+        {
+            var v = terms[stride * m + offset];
+            var agree = (positive & Vector512.GreaterThan(v, Vector512<float>.Zero)) |
+                        Vector512.AndNot(Vector512.LessThan(v, Vector512<float>.Zero), positive);
+            mixed += v & agree;
+            if (lookUp)
+            {
+                agreeing |= agree.AsInt32() & Vector512.Create(1 << m);
+            }
+            else
+            {
+                divisor += Vector512.Create(weights[m]) & agree;
+            }
+        }
+
+        if (lookUp)
+        {
+            divisor = Avx512F.PermuteVar16x32(table, agreeing);
+        }
+        else
+        {
+            divisor = Rounding.Bf16OfBf16MathIf(bf16, divisor);
+            divisor = Vector512.ConditionalSelect(Vector512.Equals(divisor, Vector512<float>.Zero), Vector512<float>.One, divisor);
+        }
+
+        return (Rounding.Bf16OfBf16MathIf(bf16, mixed), divisor);
     }
 
     // Its own JIT root: inlined into a large caller, the JIT would run out of budget to inline the vector helpers.
