@@ -135,8 +135,12 @@ internal static unsafe class StoredMaskedMix
                     outlierAt, excluding, lanes);
                 lower = TaskVectorMix.Weighted(lower, weights[m], bf16);
                 upper = TaskVectorMix.Weighted(upper, weights[m], bf16);
-                terms[2 * m] = lower;
-                terms[2 * m + 1] = upper;
+                if (s.Consensus)
+                {
+                    terms[2 * m] = lower;
+                    terms[2 * m + 1] = upper;
+                }
+
                 (sumLower, sumUpper) = m == 0 ? (lower, upper)
                     : s.Consensus ? (sumLower + lower, sumUpper + upper)
                     : (TaskVectorMix.AddFirst(sumLower, lower), TaskVectorMix.AddFirst(sumUpper, upper));

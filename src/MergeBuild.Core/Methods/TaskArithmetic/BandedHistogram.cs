@@ -108,7 +108,8 @@ internal sealed class BandedHistogram
     /// <param name="scratch">Working space of at least <paramref name="count"/> floats (for the counted start).</param>
     public unsafe void AddStored(nint fineTune, nint baseModel, int count, bool roundToBf16, float[] scratch)
     {
-        if (upper is null || !Avx512F.IsSupported)
+        // Bands are placed only with AVX-512 (see IsBanded), which classifying needs.
+        if (upper is not { } top)
         {
             var delta = scratch.AsSpan(0, count);
             Kernels.StoredDifference.Compute(roundToBf16, fineTune, baseModel, delta);
@@ -122,7 +123,7 @@ internal sealed class BandedHistogram
         }
 
         var (aboveTop, betweenBands, inside) = ClassifyStored((ushort*)fineTune, (ushort*)baseModel, count, roundToBf16,
-            upper.Value, lower, keys);
+            top, lower, keys);
         above += aboveTop;
         between += betweenBands;
         gathered += inside;
