@@ -13,9 +13,11 @@ namespace MergeBuild.Core.Tests.Execution;
 public class TaskArithmeticStreamingMergeTests
 {
     /// <remarks>
-    /// Without rescale, TIES, breadcrumbs and breadcrumbs-TIES on these bf16 checkpoints run their output pass fused
-    /// (<c>StoredMaskedMix</c>) up to the last whole 32 elements of a chunk and finish it unfused; with rescale, unfused.
-    /// The fused kernel computes in float32 when the recipe does and its output is bf16 (<c>out_dtype</c>).
+    /// On these bf16 checkpoints the output pass runs fused (<c>StoredMaskedMix</c>) up to the last whole 32 elements
+    /// of a chunk and finishes it unfused: TIES, breadcrumbs and breadcrumbs-TIES without rescale (with it, unfused),
+    /// and DARE and DELLA from the bits their statistics pass kept, for chunks that start on a 16-bit word of them
+    /// (chunks of 77 do not; DARE without rescale keeps no bits). The fused kernel computes in float32 when the recipe
+    /// does and its output is bf16 (<c>out_dtype</c>).
     /// </remarks>
     public static TheoryData<string, string, string, bool> Recipes() => new()
     {
@@ -25,13 +27,18 @@ public class TaskArithmeticStreamingMergeTests
         { "ties", "weight: 0.8, density: 0.5", "float32", true },
         { "ties", "weight: 0.8, density: 0.5", "float32\nout_dtype: bfloat16", false },
         { "dare_ties", "weight: 0.7, density: 0.4", "bfloat16", true },
+        { "dare_ties", "weight: 0.7, density: 0.4", "bfloat16", false },
         { "dare_linear", "weight: 0.5, density: 0.6", "float32", true },
+        { "dare_linear", "weight: 0.5, density: 0.6", "bfloat16", true },
+        { "dare_linear", "weight: 0.9, density: 0.3", "float32\nout_dtype: bfloat16", true },
         { "breadcrumbs", "weight: 1.0, density: 0.8, gamma: 0.05", "bfloat16", true },
         { "breadcrumbs", "weight: 0.7, density: 0.8, gamma: 0.05", "bfloat16", false },
         { "breadcrumbs_ties", "weight: 1.0, density: 0.5, gamma: 0.02", "float32", true },
         { "breadcrumbs_ties", "weight: 0.6, density: 0.5, gamma: 0.02", "bfloat16", false },
         { "della", "weight: 1.0, density: 0.5, epsilon: 0.1", "bfloat16", true },
         { "della_linear", "weight: 0.4, density: 0.3, epsilon: 0.2", "float32", true },
+        { "della_linear", "weight: 0.4, density: 0.3, epsilon: 0.2", "bfloat16", true },
+        { "della", "weight: 0.8, density: 0.5, epsilon: 0.1", "bfloat16", false },
     };
 
     [Theory]

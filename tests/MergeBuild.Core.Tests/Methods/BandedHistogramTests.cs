@@ -65,9 +65,10 @@ public class BandedHistogramTests
                 var part = values.AsSpan(start, Math.Min(chunk, Count - start)).ToArray();
                 fixed (ushort* x = fineTune, b = baseModel)
                 {
-                    if (!(stored && stream.TryObserveStored(pass, (nint)(x + start), (nint)(b + start), part.Length, scratch)))
+                    var at = new MergeChunk(start, part.Length, 0);
+                    if (!(stored && stream.TryObserveStored(pass, (nint)(x + start), (nint)(b + start), at, scratch)))
                     {
-                        stream.Observe(pass, part, new MergeChunk(start, part.Length, 0), scratch);
+                        stream.Observe(pass, part, at, scratch);
                     }
                 }
             }

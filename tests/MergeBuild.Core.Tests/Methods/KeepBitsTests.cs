@@ -1,4 +1,5 @@
 using MergeBuild.Methods;
+using System.Runtime.Intrinsics;
 using MergeBuild.Methods.Kernels;
 
 namespace MergeBuild.Core.Tests.Methods;
@@ -48,6 +49,60 @@ public class KeepBitsTests
             }
         }
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void The_statistics_pass_from_stored_bits_sums_the_task_vector_and_its_kept_entries(bool bf16)
+    {
+        var random = new CounterRandom(9, 2, "model.layers.3.self_attn.o_proj.weight");
+        var limit = RandomKeep.Limit(0.4);
+        var data = new Random(bf16 ? 5 : 6);
+        foreach (var (start, length) in new[] { (0L, 1000), (4096L, 16), (160L, 33), (32L, 7) })
+        {
+            var (inputs, baseValues) = StoredBits.Inputs(data, 1, length, randomBits: false);
+            var deltas = Enumerable.Range(0, length)
+                .Select(e => StoredBits.Round(bf16, StoredBits.Decode(inputs[0][e]) - StoredBits.Decode(baseValues[e])))
+                .ToArray();
+            var keep = Enumerable.Range(0, length).Select(i => random.Uniform(start + i) < 0.4).ToArray();
+            var words = new ushort[(length + 15) / 16];
+
+            var sums = RandomKeep.AbsSumsStored(random, start, limit, bf16, StoredBits.Addresses(inputs)[0],
+                StoredBits.Addresses([baseValues])[0], length, words);
+
+            Assert.Equal(Vector512.IsHardwareAccelerated, sums.HasValue);
+            if (sums is not var (all, kept, minExponent, maxExponent))
+            {
+                continue; // no 512-bit vectors: the caller computes the task vector and observes it
+            }
+
+            // Small sums of values on a coarse grid: exact in double, so in any order.
+            Assert.Equal(deltas.Sum(d => (double)Math.Abs(d)), all);
+            Assert.Equal(deltas.Where((_, i) => keep[i]).Sum(d => (double)Math.Abs(d)), kept);
+            var exponents = deltas.Select(d => (BitConverter.SingleToUInt32Bits(d) >> 23) & 0xFF).ToArray();
+            Assert.Equal(exponents.Max(), maxExponent);
+            Assert.Equal(exponents.Where((_, i) => deltas[i] != 0).DefaultIfEmpty(0xFFu).Min(), minExponent);
+            for (var i = 0; i < length; i++)
+            {
+                Assert.Equal(keep[i], ((words[i >> 4] >> (i & 15)) & 1) != 0);
+            }
+        }
+    }
+
+    [Fact]
+    public void Bits_are_read_by_address_from_any_16_bit_word()
+    {
+        var keep = new KeepBits(1000);
+        keep.Bits[1] = 0x1234_5678_9ABC_DEF0;
+        keep.Bits[2] = 0x0FED_CBA9_8765_4321;
+
+        Assert.Equal(0x1234, ReadWord(keep.WordAddress(112)));
+        Assert.Equal(0x4321, ReadWord(keep.WordAddress(128)));
+        Assert.Equal(0xDEF0, ReadWord(keep.WordAddress(64)));
+        keep.Applied(1000);
+    }
+
+    private static unsafe ushort ReadWord(nint address) => *(ushort*)address;
 
     [Fact]
     public void Bits_start_cleared_and_go_back_once_every_entry_is_applied()

@@ -7,11 +7,12 @@ using static MergeBuild.Core.Tests.Methods.StoredBits;
 namespace MergeBuild.Core.Tests.Methods;
 
 /// <summary>
-/// The fused output pass of TIES and breadcrumbs against mergekit's arithmetic written out here element by element:
-/// the task vector rounded to the compute dtype, the top k by magnitude (ties broken by index, from a sort),
-/// breadcrumbs' outliers removed, the weighting; with consensus the sign of the rounded sum, the agreeing terms summed
-/// from zero in recipe order and rounded, divided by their rounded weight sum (1 where it is 0); without, the sum
-/// rounded and divided by the rounded weight sum (1 where below 1e-8); then λ, the base, the final encode.
+/// The fused output pass of TIES, breadcrumbs, DARE and DELLA against mergekit's arithmetic written out here element
+/// by element: the task vector rounded to the compute dtype; the top k by magnitude (ties broken by index, from a
+/// sort) with breadcrumbs' outliers removed, or random keep bits and the L1 rescale (rounded); the weighting; with
+/// consensus the sign of the rounded sum, the agreeing terms summed from zero in recipe order and rounded, divided by
+/// their rounded weight sum (1 where it is 0); without, the sum rounded and divided by the rounded weight sum (1 where
+/// below 1e-8); then λ, the base, the final encode.
 /// </summary>
 /// <remarks>
 /// Inputs are fine-tunes a few coarse steps from a base (so many magnitudes equal the threshold, and the last one
@@ -50,7 +51,12 @@ public class StoredMaskedMixTests
             : new StoredMaskedMix.Mask(Selection(deltas[m], keep[m], bf16), drop[m] < 0 ? null : Selection(deltas[m], drop[m], bf16)))
             .ToArray();
 
-        var expected = Expected(bf16, consensus, deltas, baseValues, weights, keep, drop, normalize, lambda);
+        var masked = deltas.Select((d, m) =>
+        {
+            var rank = MagnitudeRanks.Of(d);
+            return d.Select((v, e) => rank[e] < keep[m] && !(rank[e] < drop[m]) ? v : v * 0f).ToArray();
+        }).ToArray();
+        var expected = Expected(bf16, consensus, masked, baseValues, weights, normalize, lambda);
 
         var settings = new StoredMaskedMix.Settings(bf16, consensus, normalize, LinearDivisor(bf16, weights),
             lambda != 1.0, (float)lambda);
@@ -62,7 +68,7 @@ public class StoredMaskedMixTests
         {
             var count = Math.Min(chunk, length - start);
             var at = addresses.Select(a => a + start * sizeof(ushort)).ToArray();
-            done += StoredMaskedMix.Compute(at, baseAddress + start * sizeof(ushort), masks, weights, count, settings,
+            done += StoredMaskedMix.Compute(at, baseAddress + start * sizeof(ushort), masks, [], weights, count, settings,
                 output.AsSpan(start));
         }
 
@@ -70,21 +76,94 @@ public class StoredMaskedMixTests
         AssertSameValues(expected, output, done);
     }
 
-    /// <summary>mergekit's merge of the masked task vectors for every element (see the class summary).</summary>
-    private static ushort[] Expected(bool bf16, bool consensus, float[][] deltas, ushort[] baseValues, float[] weights, long[] keep,
-        long[] drop, bool normalize, double lambda)
+    [Theory]
+    [InlineData(true, true, 3, 32 * 40, false)]
+    [InlineData(true, false, 3, 32 * 40, false)]
+    [InlineData(false, true, 3, 32 * 40, false)]
+    [InlineData(false, false, 2, 32 * 30, false)]
+    [InlineData(true, true, 4, 32 * 25, true)]
+    [InlineData(true, false, 1, 32 * 20, true)]
+    [InlineData(false, true, 5, 32 * 20, true)]
+    public void Randomly_kept_task_vectors_rescaled_and_mixed_from_stored_bits_equal_mergekits_arithmetic(bool bf16,
+        bool consensus, int models, int length, bool randomBits)
     {
-        var models = deltas.Length;
+        var random = new Random(length * 5 + models * 11 + (bf16 ? 1 : 0));
+        var (inputs, baseValues) = randomBits ? Inputs(random, models, length, randomBits: true) : Coarse(random, models, length);
+        float[] weights = [.. Enumerable.Range(0, models).Select(m => m % 3 == 1 ? 1f : Round(bf16, (float)(random.NextDouble() * 1.6 - 0.3)))];
+        var deltas = inputs.Select(x => Enumerable.Range(0, length).Select(e => Round(bf16, Decode(x[e]) - Decode(baseValues[e]))).ToArray()).ToArray();
+        // DARE's and DELLA's masks as the statistics pass keeps them: one bit per entry. With several models the last
+        // is used whole and the second is not rescaled (both sums of a tensor below 1e-7).
+        var wholeModel = models > 1 ? models - 1 : -1;
+        var words = Enumerable.Range(0, models).Select(_ => GC.AllocateArray<ushort>(length / 16, pinned: true)).ToArray();
+        foreach (var modelWords in words)
+        {
+            random.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(modelWords.AsSpan()));
+        }
+
+        var scales = Enumerable.Range(0, models).Select(m => m == 1 ? (float?)null : Round(bf16, (float)(1 + 2 * random.NextDouble()))).ToArray();
+        var masked = deltas.Select((d, m) => d.Select((v, e) =>
+        {
+            if (m == wholeModel)
+            {
+                return v;
+            }
+
+            var kept = ((words[m][e >> 4] >> (e & 15)) & 1) != 0 ? v : v * 0f;
+            return scales[m] is { } scale ? Round(bf16, kept * scale) : kept;
+        }).ToArray()).ToArray();
+        var expected = Expected(bf16, consensus, masked, baseValues, weights, normalize: true, lambda: 1.0);
+
+        var masks = Enumerable.Repeat(new StoredMaskedMix.Mask(null, null), models).ToArray();
+        var settings = new StoredMaskedMix.Settings(bf16, consensus, true, LinearDivisor(bf16, weights), false, 1f);
+        var addresses = Addresses(inputs);
+        var wordAddresses = Addresses(words);
+        var baseAddress = Addresses([baseValues])[0];
+        var output = new ushort[length];
+        var computed = new bool[length];
+        // Chunks starting on every 16-bit word, not only on every other one: the kernel reads two words per 32 entries.
+        var sizes = new[] { 48, 32, 80, 64, 16 };
+        for (int start = 0, c = 0; start < length; start += sizes[c++ % sizes.Length])
+        {
+            var count = Math.Min(sizes[c % sizes.Length], length - start);
+            var kept = Enumerable.Range(0, models).Select(m => m == wholeModel
+                ? default
+                : new StoredMaskedMix.KeptBits(wordAddresses[m] + start / 16 * sizeof(ushort), scales[m].HasValue, scales[m] ?? 1f))
+                .ToArray();
+            var at = addresses.Select(a => a + start * sizeof(ushort)).ToArray();
+
+            var done = StoredMaskedMix.Compute(at, baseAddress + start * sizeof(ushort), masks, kept, weights, count,
+                settings, output.AsSpan(start));
+
+            Assert.Equal(Avx512F.IsSupported ? count / 32 * 32 : 0, done);
+            computed.AsSpan(start, done).Fill(true);
+        }
+
+        Assert.Equal(Avx512F.IsSupported, computed.Any(c => c));
+        // The chunks' last 16 entries past a multiple of 32 are left to the unfused code: not compared here.
+        var left = Enumerable.Range(0, length).Where(e => !computed[e]).ToArray();
+        foreach (var e in left)
+        {
+            output[e] = expected[e];
+        }
+
+        AssertSameValues(expected, output, length);
+    }
+
+    /// <summary>
+    /// mergekit's merge of the masked (and rescaled) task vectors for every element (see the class summary).
+    /// </summary>
+    private static ushort[] Expected(bool bf16, bool consensus, float[][] masked, ushort[] baseValues, float[] weights,
+        bool normalize, double lambda)
+    {
+        var models = masked.Length;
         var length = baseValues.Length;
         var weighted = new float[models][];
         for (var m = 0; m < models; m++)
         {
-            var rank = MagnitudeRanks.Of(deltas[m]);
             weighted[m] = new float[length];
             for (var e = 0; e < length; e++)
             {
-                var kept = rank[e] < keep[m] && !(rank[e] < drop[m]);
-                weighted[m][e] = Round(bf16, (kept ? deltas[m][e] : deltas[m][e] * 0f) * weights[m]);
+                weighted[m][e] = Round(bf16, masked[m][e] * weights[m]);
             }
         }
 

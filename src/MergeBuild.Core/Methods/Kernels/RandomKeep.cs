@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using MergeBuild.Tensors;
 
 namespace MergeBuild.Methods.Kernels;
 
@@ -13,7 +14,7 @@ namespace MergeBuild.Methods.Kernels;
 /// <c>Uniform(j) &lt; p ⇔ n &lt; ⌈p·2⁵³⌉</c> (<see cref="Limit"/>). The element's draw depends only on its global index,
 /// never on the chunk it arrives in.
 /// </remarks>
-internal static class RandomKeep
+internal static unsafe class RandomKeep
 {
     private const ulong Golden = 0x9E3779B97F4A7C15;
     private const ulong Mix1 = 0xBF58476D1CE4E5B9;
@@ -132,9 +133,36 @@ internal static class RandomKeep
     /// <param name="keepWords">Empty, or receives the mask as 16-bit words (bit b of word k set when entry 16k + b is
     /// kept; the words start cleared), at least one per 16 values or part of them, for the output pass to apply
     /// without drawing again (<see cref="BitMask.Words"/>).</param>
-    [MethodImpl(MethodImplOptions.NoInlining)]
     public static (double All, double Kept, uint MinExponent, uint MaxExponent)? AbsSums(CounterRandom random,
         long start, ulong limit, ReadOnlySpan<float> values, Span<ushort> keepWords = default)
+    {
+        fixed (float* first = values)
+        {
+            return AbsSums(random, start, limit, new FloatValues(first), values.Length, keepWords);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="AbsSums(CounterRandom, long, ulong, ReadOnlySpan{float}, Span{ushort})"/> of a task vector computed
+    /// in registers from stored bf16 bits, <c>dᵢ = D(xᵢ − bᵢ)</c> as <see cref="StoredDifference"/> computes it:
+    /// DARE's statistics pass without writing the task vector out.
+    /// </summary>
+    /// <param name="roundToBf16">True when the compute dtype is bf16, false for float32.</param>
+    /// <param name="fineTune">The address of the fine-tune's first stored bf16 value.</param>
+    /// <param name="baseModel">The address of the base model's first stored bf16 value.</param>
+    /// <param name="count">Elements in the chunk.</param>
+    public static (double All, double Kept, uint MinExponent, uint MaxExponent)? AbsSumsStored(CounterRandom random,
+        long start, ulong limit, bool roundToBf16, nint fineTune, nint baseModel, int count,
+        Span<ushort> keepWords = default) =>
+        AbsSums(random, start, limit, new StoredDeltas((ushort*)fineTune, (ushort*)baseModel, roundToBf16), count,
+            keepWords);
+
+    // Its own JIT root, specialized per source: inlined into a large caller, the JIT would run out of budget to inline
+    // the vector helpers.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (double All, double Kept, uint MinExponent, uint MaxExponent)? AbsSums<TValues>(CounterRandom random,
+        long start, ulong limit, TValues values, int count, Span<ushort> keepWords)
+        where TValues : struct, IValues
     {
         if (!Vector512.IsHardwareAccelerated)
         {
@@ -144,7 +172,7 @@ internal static class RandomKeep
         var writesWords = !keepWords.IsEmpty;
         if (writesWords)
         {
-            ArgumentOutOfRangeException.ThrowIfLessThan(keepWords.Length, (values.Length + 15) / 16, nameof(keepWords));
+            ArgumentOutOfRangeException.ThrowIfLessThan(keepWords.Length, (count + 15) / 16, nameof(keepWords));
         }
 
         var key = random.Key;
@@ -160,13 +188,12 @@ internal static class RandomKeep
             var z = Vector512.Create(key + ((ulong)start + 1) * Golden) + Lanes512();
             var step = Vector512.Create(8 * Golden);
             var bound = Vector512.Create(limit);
-            ref var first = ref MemoryMarshal.GetReference(values);
             // Written through a reference checked above: a call in this loop (a bounds-check failure is one) would
             // make the JIT keep every accumulator in memory.
             ref var word = ref MemoryMarshal.GetReference(keepWords);
-            for (; i <= values.Length - 16; i += 16)
+            for (; i <= count - 16; i += 16)
             {
-                var bits = Vector512.LoadUnsafe(ref first, (nuint)i).AsUInt32() & Vector512.Create(0x7FFF_FFFFu);
+                var bits = values.Load16(i).AsUInt32() & Vector512.Create(0x7FFF_FFFFu);
                 var exponent = Vector512.ShiftRightLogical(bits, 23);
                 minV = Vector512.Min(minV, Vector512.ConditionalSelect(Vector512.Equals(bits, Vector512<uint>.Zero),
                     Vector512.Create(0xFFu), exponent));
@@ -195,9 +222,9 @@ internal static class RandomKeep
         var min = LaneExtremes.Min(minV);
         var max = LaneExtremes.Max(maxV);
 
-        for (; i < values.Length; i++)
+        for (; i < count; i++)
         {
-            var bits = BitConverter.SingleToUInt32Bits(values[i]) & 0x7FFF_FFFFu;
+            var bits = BitConverter.SingleToUInt32Bits(values.At(i)) & 0x7FFF_FFFFu;
             var exponent = bits >> 23;
             min = bits != 0 ? Math.Min(min, exponent) : min;
             max = Math.Max(max, exponent);
@@ -212,6 +239,37 @@ internal static class RandomKeep
         }
 
         return (all, keptSum, min, max);
+    }
+
+    /// <summary>Where <see cref="AbsSums{TValues}"/> reads its values: 16 at a time, or one.</summary>
+    private interface IValues
+    {
+        Vector512<float> Load16(int at);
+
+        float At(int at);
+    }
+
+    /// <summary>float32 values in memory.</summary>
+    private readonly struct FloatValues(float* first) : IValues
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Load16(int at) => Vector512.Load(first + at);
+
+        public float At(int at) => first[at];
+    }
+
+    /// <summary>A task vector computed from stored bf16 bits as it is read.</summary>
+    private readonly struct StoredDeltas(ushort* fineTune, ushort* baseModel, bool roundToBf16) : IValues
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Load16(int at) => Rounding.Bf16OfBf16MathIf(roundToBf16, Widen(fineTune + at) - Widen(baseModel + at));
+
+        public float At(int at) =>
+            Rounding.Bf16If(roundToBf16, BFloat16.ToSingle(fineTune[at]) - BFloat16.ToSingle(baseModel[at]));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<float> Widen(ushort* at) =>
+            Vector512.ShiftLeft(Vector512.WidenLower(Vector256.Load(at).ToVector512Unsafe()), 16).AsSingle();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

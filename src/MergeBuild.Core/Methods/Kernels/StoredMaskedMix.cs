@@ -5,15 +5,16 @@ using System.Runtime.Intrinsics.X86;
 namespace MergeBuild.Methods.Kernels;
 
 /// <summary>
-/// The output pass of the magnitude-sparsified task-vector merges (TIES, breadcrumbs and breadcrumbs-TIES) from the
-/// stored bf16 bits of the fine-tunes and the base straight to the output's stored bf16 bits, every value in
-/// registers: each model's task vector <c>dᵢ = D(xᵢ − b)</c>, its magnitude mask (<see cref="SelectionLanes"/>), the
-/// weighting, then either the sign election and the agreeing sum or the plain sum (<see cref="TaskVectorMix"/>),
-/// normalization, λ and the base.
+/// The output pass of the sparsified task-vector merges (TIES, breadcrumbs, breadcrumbs-TIES and DARE) from the stored
+/// bf16 bits of the fine-tunes and the base straight to the output's stored bf16 bits, every value in registers: each
+/// model's task vector <c>dᵢ = D(xᵢ − b)</c>, its mask (a magnitude selection, <see cref="SelectionLanes"/>, or random
+/// keep bits with their L1 rescale), the weighting, then either the sign election and the agreeing sum or the plain
+/// sum (<see cref="TaskVectorMix"/>), normalization, λ and the base.
 /// </summary>
 /// <remarks>
 /// <para>The same operations in the same order as <see cref="StoredDifference"/>, <see cref="TopKMask.Apply"/>,
-/// <see cref="TaskVectorMix.Mix"/> and encoding, which it replaces where AVX-512 is available (without it,
+/// <see cref="BitMask.Apply"/>, <see cref="L1Rescale.Scale"/>, <see cref="TaskVectorMix.Mix"/> and encoding, which it
+/// replaces where AVX-512 is available (without it,
 /// <see cref="Compute"/> does nothing and the caller runs those). Those four passes over a chunk took 2.2-2.5 ns per
 /// element of a three-model merge, most of it moving float32 task vectors through the cache; in registers the whole
 /// output pass is one read of each input and one write.</para>
@@ -27,6 +28,13 @@ internal static unsafe class StoredMaskedMix
     /// <param name="Include">The entries kept; null keeps every entry (a model used whole).</param>
     /// <param name="Exclude">The entries dropped from those, or null.</param>
     public readonly record struct Mask(TopKSelection? Include, TopKSelection? Exclude);
+
+    /// <summary>One model's random keep mask over the chunk (DARE's, drawn in the statistics pass) and its L1 rescale.</summary>
+    /// <param name="Words">The address of the chunk's keep bits as 16-bit words (bit b of word k: element 16k + b, as
+    /// <see cref="BitMask.Words"/> gives them), or 0 for a model whose mask is its <see cref="Mask"/>.</param>
+    /// <param name="Rescales">Whether the kept entries are scaled.</param>
+    /// <param name="Scale">The factor, rounded to the compute dtype; not NaN.</param>
+    public readonly record struct KeptBits(nint Words, bool Rescales, float Scale);
 
     /// <summary>What stays fixed for a tensor.</summary>
     /// <param name="RoundToBf16">True when the compute dtype is bf16, false for float32.</param>
@@ -45,22 +53,28 @@ internal static unsafe class StoredMaskedMix
     /// <param name="fineTunes">The address of each fine-tune's first stored bf16 value, in recipe order.</param>
     /// <param name="baseModel">The address of the base model's first stored bf16 value.</param>
     /// <param name="masks">One per fine-tune.</param>
+    /// <param name="kept">Empty, or one per fine-tune: where <see cref="KeptBits.Words"/> is set, that model's mask
+    /// instead of <paramref name="masks"/>' (which must then select everything).</param>
     /// <param name="weights">One per fine-tune, rounded to the compute dtype, finite.</param>
     /// <param name="count">Elements in the chunk.</param>
     /// <param name="settings">Rounding, normalization and λ.</param>
     /// <param name="output">The output's stored bf16 values.</param>
     public static int Compute(ReadOnlySpan<nint> fineTunes, nint baseModel, ReadOnlySpan<Mask> masks,
-        ReadOnlySpan<float> weights, int count, Settings settings, Span<ushort> output)
+        ReadOnlySpan<KeptBits> kept, ReadOnlySpan<float> weights, int count, Settings settings, Span<ushort> output)
     {
         if (!Avx512F.IsSupported || !Vector512.IsHardwareAccelerated || fineTunes.Length == 0)
         {
             return 0;
         }
 
-        if (masks.Length != fineTunes.Length || weights.Length != fineTunes.Length)
+        if (masks.Length != fineTunes.Length || weights.Length != fineTunes.Length ||
+            !(kept.IsEmpty || kept.Length == fineTunes.Length))
         {
             throw new ArgumentException("One mask and one weight per fine-tune are needed.", nameof(masks));
         }
+
+        Span<KeptBits> bits = stackalloc KeptBits[fineTunes.Length];
+        kept.CopyTo(bits);
 
         ArgumentOutOfRangeException.ThrowIfLessThan(output.Length, count, nameof(output));
         var models = fineTunes.Length;
@@ -70,7 +84,7 @@ internal static unsafe class StoredMaskedMix
         Span<uint> excludeAt = stackalloc uint[models];
         for (var m = 0; m < models; m++)
         {
-            include[m] = masks[m].Include is { } kept ? new SelectionLanes(kept) : SelectionLanes.Everything;
+            include[m] = masks[m].Include is { } selected ? new SelectionLanes(selected) : SelectionLanes.Everything;
             exclude[m] = new SelectionLanes(masks[m].Exclude);
             includeAt[m] = masks[m].Include?.Threshold ?? 0;
             excludeAt[m] = masks[m].Exclude?.Threshold ?? 0;
@@ -79,7 +93,7 @@ internal static unsafe class StoredMaskedMix
         int done;
         fixed (ushort* destination = output)
         {
-            done = Loop512(fineTunes, (ushort*)baseModel, include, exclude, includeAt, excludeAt, weights, count,
+            done = Loop512(fineTunes, (ushort*)baseModel, include, exclude, includeAt, excludeAt, bits, weights, count,
                 settings, destination);
         }
 
@@ -96,7 +110,7 @@ internal static unsafe class StoredMaskedMix
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static int Loop512(ReadOnlySpan<nint> fineTunes, ushort* baseModel, Span<SelectionLanes> include,
         Span<SelectionLanes> exclude, ReadOnlySpan<uint> includeAt, ReadOnlySpan<uint> excludeAt,
-        ReadOnlySpan<float> weights, int count, Settings s, ushort* output)
+        ReadOnlySpan<KeptBits> kept, ReadOnlySpan<float> weights, int count, Settings s, ushort* output)
     {
         const int Step = 32; // one Vector512<ushort> of each input: two Vector512<float>
         var models = fineTunes.Length;
@@ -109,6 +123,7 @@ internal static unsafe class StoredMaskedMix
         var lambda = Vector512.Create(s.Lambda);
         var linearDivisor = Vector512.Create(s.LinearDivisor);
         var lanes = Vector512.Create(1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u, 256u, 512u, 1024u, 2048u, 4096u, 8192u, 16384u, 32768u);
+        var upperLanes = Vector512.ShiftLeft(lanes, 16);
         var excluding = false;
         for (var m = 0; m < models; m++)
         {
@@ -127,12 +142,23 @@ internal static unsafe class StoredMaskedMix
             for (var m = 0; m < models; m++)
             {
                 var (lower, upper) = StoredBf16.Load512((ushort*)fineTunes[m] + i);
-                var at = Vector512.Create(includeAt[m]);
-                var outlierAt = Vector512.Create(excludeAt[m]);
-                lower = Masked(Rounding.Bf16OfBf16MathIf(bf16, lower - baseLower), ref include[m], ref exclude[m], at,
-                    outlierAt, excluding, lanes);
-                upper = Masked(Rounding.Bf16OfBf16MathIf(bf16, upper - baseUpper), ref include[m], ref exclude[m], at,
-                    outlierAt, excluding, lanes);
+                lower = Rounding.Bf16OfBf16MathIf(bf16, lower - baseLower);
+                upper = Rounding.Bf16OfBf16MathIf(bf16, upper - baseUpper);
+                if (kept[m].Words != 0)
+                {
+                    // Two 16-bit words: the lower half's bits, then the upper half's.
+                    var word = Vector512.Create(*(uint*)((ushort*)kept[m].Words + (i >> 4)));
+                    lower = KeptOnly(lower, Vector512.Equals(word & lanes, lanes), kept[m], bf16);
+                    upper = KeptOnly(upper, Vector512.Equals(word & upperLanes, upperLanes), kept[m], bf16);
+                }
+                else
+                {
+                    var at = Vector512.Create(includeAt[m]);
+                    var outlierAt = Vector512.Create(excludeAt[m]);
+                    lower = Masked(lower, ref include[m], ref exclude[m], at, outlierAt, excluding, lanes);
+                    upper = Masked(upper, ref include[m], ref exclude[m], at, outlierAt, excluding, lanes);
+                }
+
                 lower = TaskVectorMix.Weighted(lower, weights[m], bf16);
                 upper = TaskVectorMix.Weighted(upper, weights[m], bf16);
                 if (s.Consensus)
@@ -173,6 +199,17 @@ internal static unsafe class StoredMaskedMix
         }
 
         return delta * Vector512.ConditionalSelect(keep.AsSingle(), Vector512<float>.One, Vector512<float>.Zero);
+    }
+
+    /// <summary>
+    /// <c>D(d · (kept ? 1 : 0) · scale)</c>, as <see cref="BitMask.Apply"/> and <see cref="L1Rescale.Scale"/> compute it
+    /// (a dropped negative entry becomes −0).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> KeptOnly(Vector512<float> delta, Vector512<uint> keep, KeptBits kept, bool bf16)
+    {
+        delta *= Vector512.ConditionalSelect(keep.AsSingle(), Vector512<float>.One, Vector512<float>.Zero);
+        return kept.Rescales ? Rounding.Bf16OfBf16MathIf(bf16, delta * Vector512.Create(kept.Scale)) : delta;
     }
 
     /// <summary>normalize, λ and the base, rounded to bf16 for storing: <c>D(b + D(D(mixed / divisor) · λ))</c>.</summary>

@@ -14,7 +14,7 @@ namespace MergeBuild.Methods;
 /// statistics pass keeps the mask as bits (<see cref="KeepBits"/>, for tensors up to the mask-cache size) so the
 /// output pass does not draw again: the draws were a tenth of a DARE merge's CPU time.
 /// </remarks>
-internal sealed class BernoulliStream : IStreamSparsifier
+internal sealed class BernoulliStream : IStreamSparsifier, IStoredStatistics, IKeepBitsSparsifier
 {
     private readonly DType dtype;
     private readonly DType work;
@@ -97,7 +97,64 @@ internal sealed class BernoulliStream : IStreamSparsifier
         after.Add(masked);
     }
 
+    public bool TryObserveStored(int pass, nint fineTune, nint baseModel, MergeChunk chunk, float[] scratch)
+    {
+        if (dtype is not (DType.BF16 or DType.F32))
+        {
+            return false;
+        }
+
+        keepBits ??= cachesMask ? new KeepBits(count) : null;
+        var words = BitMask.Words(keepBits?.Bits, chunk.Start);
+        var random = Random(chunk);
+        var roundToBf16 = dtype == DType.BF16;
+        if ((keepBits is not null && words.IsEmpty) ||
+            RandomKeep.AbsSumsStored(random, chunk.Start, limit, roundToBf16, fineTune, baseModel, chunk.Count, words)
+                is not var (all, kept, min, max))
+        {
+            return false;
+        }
+
+        var summed = before.TryAdd(all, min, max);
+        var keptSummed = after.TryAdd(kept, min, max);
+        if (summed && keptSummed)
+        {
+            return true;
+        }
+
+        // A chunk whose lanes may differ from the sequential sums: those are redone in order, as Observe does.
+        var delta = scratch.AsSpan(0, chunk.Count);
+        StoredDifference.Compute(roundToBf16, fineTune, baseModel, delta);
+        if (!summed)
+        {
+            before.AddSequentially(delta);
+        }
+
+        if (!keptSummed)
+        {
+            RandomKeep.Apply(random, chunk.Start, limit, delta);
+            after.Add(delta);
+        }
+
+        return true;
+    }
+
     public void EndPass(int pass) => ratio = L1Rescale.Ratio(before.Rounded(work), after.Rounded(work), work);
+
+    public bool TryStoredKeep(MergeChunk chunk, out StoredMaskedMix.KeptBits kept)
+    {
+        if (keepBits is not { } bits || !bitsComplete || BitMask.Words(bits.Bits, chunk.Start).IsEmpty ||
+            ratio is float.NaN)
+        {
+            kept = default;
+            return false;
+        }
+
+        kept = new StoredMaskedMix.KeptBits(bits.WordAddress(chunk.Start), ratio.HasValue, ratio ?? 1);
+        return true;
+    }
+
+    public void Fused(int entries) => keepBits!.Applied(entries);
 
     public void Apply(Span<float> delta, MergeChunk chunk, float[] scratch)
     {

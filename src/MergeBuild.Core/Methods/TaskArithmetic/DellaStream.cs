@@ -18,7 +18,7 @@ namespace MergeBuild.Methods;
 /// boundary are kept (the output never waits for entries that have not arrived; both passes see the same chunk
 /// boundaries) and whole slices are ranked again in the output pass. State: O(S) buffers plus at most 16 MiB.</para>
 /// </remarks>
-internal sealed class DellaStream : IStreamSparsifier
+internal sealed class DellaStream : IStreamSparsifier, IKeepBitsSparsifier
 {
     /// <summary>Tensors up to this many entries keep the whole mask as bits (16 MiB per model) between the passes.</summary>
     public const long MaskCacheElements = 1L << 27;
@@ -164,6 +164,20 @@ internal sealed class DellaStream : IStreamSparsifier
             FloatCodec.RoundTo(dtype, delta);
         }
     }
+
+    public bool TryStoredKeep(MergeChunk chunk, out StoredMaskedMix.KeptBits kept)
+    {
+        if (mask is null || BitMask.Words(mask.Bits, chunk.Start).IsEmpty || ratio is float.NaN)
+        {
+            kept = default;
+            return false;
+        }
+
+        kept = new StoredMaskedMix.KeptBits(mask.WordAddress(chunk.Start), ratio.HasValue, ratio ?? 1);
+        return true;
+    }
+
+    public void Fused(int entries) => mask!.Applied(entries);
 
     /// <summary>Without the cached mask: whole slices are ranked again, cut ones use their stored bits.</summary>
     private void ApplyBySlice(Span<float> delta, MergeChunk chunk)

@@ -31,6 +31,8 @@ internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
     private readonly StoredTaskVectorSum.Settings storedSettings;
     private readonly bool plainSum;
     private readonly StoredMaskedMix.Mask[]? maskedMixMasks;
+    private readonly IKeepBitsSparsifier?[] randomMasks;
+    private readonly bool anyRandomMask;
     private readonly StoredMaskedMix.Settings maskedMixSettings;
 
     /// <param name="methodName">The method's name (for errors).</param>
@@ -66,9 +68,17 @@ internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
         storedSettings = new StoredTaskVectorSum.Settings(dtype == DType.BF16,
             normalize ? TaskVectorMix.LinearDivisor(weights, dtype) : null, (float)lambda);
 
-        // TIES, breadcrumbs and breadcrumbs-TIES without rescale: the output pass runs fused (the selections' state is
-        // shared with the unfused code, which finishes each chunk's tail).
-        var masks = sparsifiers.Select(s => s is null ? new StoredMaskedMix.Mask(null, null) : (s as MagnitudeStream)?.StoredMask)
+        // TIES, breadcrumbs and breadcrumbs-TIES without rescale, and DARE and DELLA where the statistics pass kept their
+        // bits: the output pass runs fused (the selections' state and the bits' count are shared with the unfused code,
+        // which finishes each chunk's tail).
+        randomMasks = [.. sparsifiers.Select(s => s as IKeepBitsSparsifier)];
+        anyRandomMask = randomMasks.Any(r => r is not null);
+        var masks = sparsifiers.Select(s => s switch
+            {
+                null or IKeepBitsSparsifier => new StoredMaskedMix.Mask(null, null),
+                MagnitudeStream magnitude => magnitude.StoredMask,
+                _ => null,
+            })
             .ToArray();
         maskedMixMasks = ReadsStoredBytes && !plainSum && weights.All(float.IsFinite) && !double.IsNaN(lambda) &&
                          masks.All(m => m.HasValue)
@@ -94,8 +104,8 @@ internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
         for (var m = 0; m < sparsifiers.Length; m++)
         {
             if (sparsifiers[m] is { } sparsifier && pass < sparsifier.Passes &&
-                !(sparsifier is MagnitudeStream magnitude &&
-                  magnitude.TryObserveStored(pass, inputs[m], inputs[^1], chunk.Count, buffers.Scratch)))
+                !(sparsifier is IStoredStatistics stored &&
+                  stored.TryObserveStored(pass, inputs[m], inputs[^1], chunk, buffers.Scratch)))
             {
                 sparsifier.Observe(pass, StoredDelta(inputs, m, chunk, buffers), chunk, buffers.Scratch);
             }
@@ -112,9 +122,7 @@ internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
             return;
         }
 
-        var fused = maskedMixMasks is null
-            ? 0
-            : StoredMaskedMix.Compute(inputs[..^1], inputs[^1], maskedMixMasks, weights, chunk.Count, maskedMixSettings, stored);
+        var fused = FusedMix(inputs, chunk, stored);
         if (fused == chunk.Count)
         {
             return;
@@ -135,6 +143,33 @@ internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
         }
 
         MergeStoredUnfused(inputs, chunk, buffers, stored);
+    }
+
+    /// <summary>The chunk's leading elements from the fused kernel, where it applies; how many.</summary>
+    private int FusedMix(ReadOnlySpan<nint> inputs, MergeChunk chunk, Span<ushort> stored)
+    {
+        if (maskedMixMasks is null)
+        {
+            return 0;
+        }
+
+        Span<StoredMaskedMix.KeptBits> kept = stackalloc StoredMaskedMix.KeptBits[anyRandomMask ? randomMasks.Length : 0];
+        for (var m = 0; m < kept.Length; m++)
+        {
+            if (randomMasks[m] is { } random && !random.TryStoredKeep(chunk, out kept[m]))
+            {
+                return 0;
+            }
+        }
+
+        var fused = StoredMaskedMix.Compute(inputs[..^1], inputs[^1], maskedMixMasks, kept, weights, chunk.Count,
+            maskedMixSettings, stored);
+        foreach (var random in anyRandomMask ? randomMasks : [])
+        {
+            random?.Fused(fused);
+        }
+
+        return fused;
     }
 
     /// <summary>Task vectors into float32 buffers, each sparsified there, then mixed and encoded (any sparsifier).</summary>

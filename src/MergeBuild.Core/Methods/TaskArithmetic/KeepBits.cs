@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 
 namespace MergeBuild.Methods;
 
@@ -9,13 +10,15 @@ namespace MergeBuild.Methods;
 /// every entry.
 /// </summary>
 /// <remarks>
-/// Pooled: a fresh array per tensor and model is a large-object allocation whose pages are faulted in and zeroed
-/// again for every tensor (an earlier attempt at keeping DARE's bits lost its gain to exactly that).
+/// <para>Pooled: a fresh array per tensor and model is a large-object allocation whose pages are faulted in and zeroed
+/// again for every tensor (an earlier attempt at keeping DARE's bits lost its gain to exactly that).</para>
+/// <para>Pinned while in use, so the fused output pass can read the bits by address (<see cref="WordAddress"/>).</para>
 /// </remarks>
 internal sealed class KeepBits
 {
     private readonly long count;
     private long applied;
+    private GCHandle pin;
 
     /// <param name="count">The tensor's entries.</param>
     public KeepBits(long count)
@@ -24,6 +27,7 @@ internal sealed class KeepBits
         var words = (int)((count + 63) / 64);
         Bits = ArrayPool<ulong>.Shared.Rent(words);
         Array.Clear(Bits, 0, words);
+        pin = GCHandle.Alloc(Bits, GCHandleType.Pinned);
     }
 
     /// <summary>The bits (bit i = entry i); possibly longer than the tensor needs.</summary>
@@ -31,6 +35,12 @@ internal sealed class KeepBits
 
     /// <summary>Bytes the bits of a tensor of <paramref name="count"/> entries take.</summary>
     public static long BytesFor(long count) => (count + 63) / 64 * 8;
+
+    /// <summary>
+    /// The address of the 16-bit word whose lowest bit is entry <paramref name="at"/>, a multiple of 16 (little-endian
+    /// machines: see <see cref="BitMask.Words"/>); valid until the last entry is applied.
+    /// </summary>
+    public nint WordAddress(long at) => pin.AddrOfPinnedObject() + (nint)(at >> 4) * sizeof(ushort);
 
     /// <summary>
     /// Counts <paramref name="entries"/> more entries as applied; the call that completes the tensor gives the bits
@@ -43,6 +53,7 @@ internal sealed class KeepBits
         {
             var bits = Bits;
             Bits = [];
+            pin.Free();
             ArrayPool<ulong>.Shared.Return(bits);
         }
     }

@@ -14,7 +14,7 @@ namespace MergeBuild.Methods;
 /// threshold buckets; with rescale, one pass applying the mask to sum Σ|masked|. State: the interleaved 32768-bucket
 /// histograms, and one 65536-bucket low histogram per selection when the dtype needs it.
 /// </remarks>
-internal sealed class MagnitudeStream : IStreamSparsifier
+internal sealed class MagnitudeStream : IStreamSparsifier, IStoredStatistics
 {
     private enum Phase
     {
@@ -114,7 +114,7 @@ internal sealed class MagnitudeStream : IStreamSparsifier
     /// <see cref="Observe"/> from the stored bf16 bits of the fine-tune and the base where the pass only counts
     /// magnitudes (<see cref="BandedHistogram.AddStored"/>); false, having done nothing, for the other passes.
     /// </summary>
-    public bool TryObserveStored(int pass, nint fineTune, nint baseModel, int count, float[] scratch)
+    public bool TryObserveStored(int pass, nint fineTune, nint baseModel, MergeChunk chunk, float[] scratch)
     {
         if (phases[pass] is not (Phase.High or Phase.Recount) || (phases[pass] == Phase.High && rescale) ||
             dtype is not (DType.BF16 or DType.F32))
@@ -122,7 +122,7 @@ internal sealed class MagnitudeStream : IStreamSparsifier
             return false;
         }
 
-        histogram!.AddStored(fineTune, baseModel, count, dtype == DType.BF16, scratch);
+        histogram!.AddStored(fineTune, baseModel, chunk.Count, dtype == DType.BF16, scratch);
         return true;
     }
 
