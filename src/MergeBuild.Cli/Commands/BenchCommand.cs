@@ -57,12 +57,18 @@ internal static class BenchCommand
                 throw new MergeBuildException(ErrorCodes.InvalidOption, $"--repeat must be at least 1, not {options.Repeats}.");
             }
 
+            if (options.Methods.FirstOrDefault(m => !BenchmarkRecipes.Methods.Contains(m)) is { } unknown)
+            {
+                throw new MergeBuildException(ErrorCodes.InvalidOption,
+                    $"--methods: there is no benchmark of '{unknown}'. Known: {string.Join(", ", BenchmarkRecipes.Methods)}.");
+            }
+
             cli.Output.WriteLine(
-                $"{"method",-18} {"wall",9} {"GB/s",7} {"copy wall",10} {"copy GB/s",9} {"peak RSS",10} {"ratio",6} {"beside",7}");
+                $"{"method",-22} {"wall",9} {"GB/s",7} {"copy wall",10} {"copy GB/s",9} {"peak RSS",10} {"ratio",6} {"beside",7}");
             foreach (var row in MergeBenchmark.Run(options, line => cli.Output.WriteLine("# " + line)))
             {
                 cli.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{row.Name,-18} {row.Elapsed.TotalSeconds,8:0.000}s {row.GigabytesPerSecond,7:0.00} " +
+                    $"{row.Name,-22} {row.Elapsed.TotalSeconds,8:0.000}s {row.GigabytesPerSecond,7:0.00} " +
                     $"{row.BaselineElapsed.TotalSeconds,9:0.000}s {row.BaselineGigabytesPerSecond,9:0.00} " +
                     $"{row.PeakRss / 1e6,8:0} MB {row.Ratio,6:0.00} {row.AdjacentRatio,7:0.00}"));
                 cli.Output.Flush();

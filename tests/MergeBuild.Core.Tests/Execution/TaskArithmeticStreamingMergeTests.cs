@@ -15,9 +15,9 @@ public class TaskArithmeticStreamingMergeTests
     /// <remarks>
     /// On these bf16 checkpoints the output pass runs fused (<c>StoredMaskedMix</c>) up to the last whole 32 elements
     /// of a chunk and finishes it unfused: TIES, breadcrumbs and breadcrumbs-TIES without rescale (with it, unfused),
-    /// and DARE and DELLA from the bits their statistics pass kept, for chunks that start on a 16-bit word of them
-    /// (chunks of 77 do not; DARE without rescale keeps no bits). The fused kernel computes in float32 when the recipe
-    /// does and its output is bf16 (<c>out_dtype</c>).
+    /// DELLA from the bits its statistics pass kept, for chunks that start on a 16-bit word of them (chunks of 77 do
+    /// not), and DARE from those bits or, where there are none (no rescale, or chunks of 77), drawing in the kernel.
+    /// The fused kernel computes in float32 when the recipe does and its output is bf16 (<c>out_dtype</c>).
     /// </remarks>
     public static TheoryData<string, string, string, bool> Recipes() => new()
     {

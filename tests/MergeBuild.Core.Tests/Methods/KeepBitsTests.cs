@@ -115,5 +115,11 @@ public class KeepBitsTests
         Assert.NotEmpty(keep.Bits);
         keep.Applied(400);
         Assert.Empty(keep.Bits);
+
+        // Bits that will not be used (DARE's, when some chunk's were missing) go back at once.
+        var unused = new KeepBits(1000);
+        unused.Applied(600);
+        unused.Release();
+        Assert.Empty(unused.Bits);
     }
 }

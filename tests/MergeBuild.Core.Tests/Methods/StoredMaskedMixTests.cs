@@ -92,8 +92,12 @@ public class StoredMaskedMixTests
         float[] weights = [.. Enumerable.Range(0, models).Select(m => m % 3 == 1 ? 1f : Round(bf16, (float)(random.NextDouble() * 1.6 - 0.3)))];
         var deltas = inputs.Select(x => Enumerable.Range(0, length).Select(e => Round(bf16, Decode(x[e]) - Decode(baseValues[e]))).ToArray()).ToArray();
         // DARE's and DELLA's masks as the statistics pass keeps them: one bit per entry. With several models the last
-        // is used whole and the second is not rescaled (both sums of a tensor below 1e-7).
+        // is used whole and the second is not rescaled (both sums of a tensor below 1e-7); with three or more the
+        // first draws its mask in the kernel, as DARE does without kept bits.
         var wholeModel = models > 1 ? models - 1 : -1;
+        var drawnModel = models >= 3 ? 0 : -1;
+        var counter = new CounterRandom(17, 0, "model.layers.1.mlp.down_proj.weight");
+        const double Density = 0.3;
         var words = Enumerable.Range(0, models).Select(_ => GC.AllocateArray<ushort>(length / 16, pinned: true)).ToArray();
         foreach (var modelWords in words)
         {
@@ -108,7 +112,8 @@ public class StoredMaskedMixTests
                 return v;
             }
 
-            var kept = ((words[m][e >> 4] >> (e & 15)) & 1) != 0 ? v : v * 0f;
+            var keep = m == drawnModel ? counter.Uniform(e) < Density : ((words[m][e >> 4] >> (e & 15)) & 1) != 0;
+            var kept = keep ? v : v * 0f;
             return scales[m] is { } scale ? Round(bf16, kept * scale) : kept;
         }).ToArray()).ToArray();
         var expected = Expected(bf16, consensus, masked, baseValues, weights, normalize: true, lambda: 1.0);
@@ -125,9 +130,10 @@ public class StoredMaskedMixTests
         for (int start = 0, c = 0; start < length; start += sizes[c++ % sizes.Length])
         {
             var count = Math.Min(sizes[c % sizes.Length], length - start);
-            var kept = Enumerable.Range(0, models).Select(m => m == wholeModel
-                ? default
-                : new StoredMaskedMix.KeptBits(wordAddresses[m] + start / 16 * sizeof(ushort), scales[m].HasValue, scales[m] ?? 1f))
+            var kept = Enumerable.Range(0, models).Select(m =>
+                    m == wholeModel ? default
+                    : m == drawnModel ? StoredMaskedMix.RandomMask.FromDraws(counter, start, RandomKeep.Limit(Density), scales[m])
+                    : StoredMaskedMix.RandomMask.FromBits(wordAddresses[m] + start / 16 * sizeof(ushort), scales[m]))
                 .ToArray();
             var at = addresses.Select(a => a + start * sizeof(ushort)).ToArray();
 

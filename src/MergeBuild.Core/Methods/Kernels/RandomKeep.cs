@@ -272,6 +272,21 @@ internal static unsafe class RandomKeep
             Vector512.ShiftLeft(Vector512.WidenLower(Vector256.Load(at).ToVector512Unsafe()), 16).AsSingle();
     }
 
+    /// <summary>The generator's state for flat indices <paramref name="index"/> … + 7, one per lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<ulong> State512(ulong key, long index) =>
+        Vector512.Create(unchecked(key + ((ulong)index + 1) * Golden)) + Lanes512();
+
+    /// <summary>The state 16 indices further on.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<ulong> Skip16(Vector512<ulong> z) => z + Vector512.Create(unchecked(16 * Golden));
+
+    /// <summary>The keep lanes (all bits set) of the 16 draws from state <paramref name="z"/> on: draw &lt; limit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<uint> Keep16(Vector512<ulong> z, Vector512<ulong> limit) =>
+        Vector512.Narrow(Vector512.LessThan(Finish(z), limit),
+            Vector512.LessThan(Finish(z + Vector512.Create(unchecked(8 * Golden))), limit));
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<ulong> Finish(Vector512<ulong> z)
     {

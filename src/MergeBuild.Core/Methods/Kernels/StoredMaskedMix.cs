@@ -29,12 +29,28 @@ internal static unsafe class StoredMaskedMix
     /// <param name="Exclude">The entries dropped from those, or null.</param>
     public readonly record struct Mask(TopKSelection? Include, TopKSelection? Exclude);
 
-    /// <summary>One model's random keep mask over the chunk (DARE's, drawn in the statistics pass) and its L1 rescale.</summary>
+    /// <summary>
+    /// One model's random keep mask over the chunk (DARE's, DELLA's) and the L1 rescale of the kept entries: the bits
+    /// the statistics pass kept, or DARE's draws made in registers (<see cref="RandomKeep"/>).
+    /// </summary>
     /// <param name="Words">The address of the chunk's keep bits as 16-bit words (bit b of word k: element 16k + b, as
-    /// <see cref="BitMask.Words"/> gives them), or 0 for a model whose mask is its <see cref="Mask"/>.</param>
+    /// <see cref="BitMask.Words"/> gives them), or 0.</param>
+    /// <param name="Draws">Without bits: whether the mask is drawn (entry j kept when its draw is below the limit).</param>
+    /// <param name="Key">The draws' key (<see cref="CounterRandom"/>).</param>
+    /// <param name="Limit">The draws' limit (<see cref="RandomKeep.Limit"/>).</param>
+    /// <param name="Start">The flat index of the chunk's first entry (the draws' counter).</param>
     /// <param name="Rescales">Whether the kept entries are scaled.</param>
     /// <param name="Scale">The factor, rounded to the compute dtype; not NaN.</param>
-    public readonly record struct KeptBits(nint Words, bool Rescales, float Scale);
+    public readonly record struct RandomMask(nint Words, bool Draws, ulong Key, ulong Limit, long Start, bool Rescales,
+        float Scale)
+    {
+        /// <summary>Kept bits at <paramref name="words"/>, scaled by <paramref name="scale"/> unless it is null.</summary>
+        public static RandomMask FromBits(nint words, float? scale) => new(words, false, 0, 0, 0, scale.HasValue, scale ?? 1);
+
+        /// <summary>Draws for the chunk starting at flat index <paramref name="start"/>, scaled unless null.</summary>
+        public static RandomMask FromDraws(CounterRandom random, long start, ulong limit, float? scale) =>
+            new(0, true, random.Key, limit, start, scale.HasValue, scale ?? 1);
+    }
 
     /// <summary>What stays fixed for a tensor.</summary>
     /// <param name="RoundToBf16">True when the compute dtype is bf16, false for float32.</param>
@@ -53,14 +69,14 @@ internal static unsafe class StoredMaskedMix
     /// <param name="fineTunes">The address of each fine-tune's first stored bf16 value, in recipe order.</param>
     /// <param name="baseModel">The address of the base model's first stored bf16 value.</param>
     /// <param name="masks">One per fine-tune.</param>
-    /// <param name="kept">Empty, or one per fine-tune: where <see cref="KeptBits.Words"/> is set, that model's mask
-    /// instead of <paramref name="masks"/>' (which must then select everything).</param>
+    /// <param name="kept">Empty, or one per fine-tune: where it has bits or draws, that model's mask instead of
+    /// <paramref name="masks"/>' (which must then select everything).</param>
     /// <param name="weights">One per fine-tune, rounded to the compute dtype, finite.</param>
     /// <param name="count">Elements in the chunk.</param>
     /// <param name="settings">Rounding, normalization and λ.</param>
     /// <param name="output">The output's stored bf16 values.</param>
     public static int Compute(ReadOnlySpan<nint> fineTunes, nint baseModel, ReadOnlySpan<Mask> masks,
-        ReadOnlySpan<KeptBits> kept, ReadOnlySpan<float> weights, int count, Settings settings, Span<ushort> output)
+        ReadOnlySpan<RandomMask> kept, ReadOnlySpan<float> weights, int count, Settings settings, Span<ushort> output)
     {
         if (!Avx512F.IsSupported || !Vector512.IsHardwareAccelerated || fineTunes.Length == 0)
         {
@@ -73,7 +89,7 @@ internal static unsafe class StoredMaskedMix
             throw new ArgumentException("One mask and one weight per fine-tune are needed.", nameof(masks));
         }
 
-        Span<KeptBits> bits = stackalloc KeptBits[fineTunes.Length];
+        Span<RandomMask> bits = stackalloc RandomMask[fineTunes.Length];
         kept.CopyTo(bits);
 
         ArgumentOutOfRangeException.ThrowIfLessThan(output.Length, count, nameof(output));
@@ -110,7 +126,7 @@ internal static unsafe class StoredMaskedMix
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static int Loop512(ReadOnlySpan<nint> fineTunes, ushort* baseModel, Span<SelectionLanes> include,
         Span<SelectionLanes> exclude, ReadOnlySpan<uint> includeAt, ReadOnlySpan<uint> excludeAt,
-        ReadOnlySpan<KeptBits> kept, ReadOnlySpan<float> weights, int count, Settings s, ushort* output)
+        ReadOnlySpan<RandomMask> kept, ReadOnlySpan<float> weights, int count, Settings s, ushort* output)
     {
         const int Step = 32; // one Vector512<ushort> of each input: two Vector512<float>
         var models = fineTunes.Length;
@@ -150,6 +166,13 @@ internal static unsafe class StoredMaskedMix
                     var word = Vector512.Create(*(uint*)((ushort*)kept[m].Words + (i >> 4)));
                     lower = KeptOnly(lower, Vector512.Equals(word & lanes, lanes), kept[m], bf16);
                     upper = KeptOnly(upper, Vector512.Equals(word & upperLanes, upperLanes), kept[m], bf16);
+                }
+                else if (kept[m].Draws)
+                {
+                    var state = RandomKeep.State512(kept[m].Key, kept[m].Start + i);
+                    var bound = Vector512.Create(kept[m].Limit);
+                    lower = KeptOnly(lower, RandomKeep.Keep16(state, bound), kept[m], bf16);
+                    upper = KeptOnly(upper, RandomKeep.Keep16(RandomKeep.Skip16(state), bound), kept[m], bf16);
                 }
                 else
                 {
@@ -206,7 +229,7 @@ internal static unsafe class StoredMaskedMix
     /// (a dropped negative entry becomes −0).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> KeptOnly(Vector512<float> delta, Vector512<uint> keep, KeptBits kept, bool bf16)
+    private static Vector512<float> KeptOnly(Vector512<float> delta, Vector512<uint> keep, RandomMask kept, bool bf16)
     {
         delta *= Vector512.ConditionalSelect(keep.AsSingle(), Vector512<float>.One, Vector512<float>.Zero);
         return kept.Rescales ? Rounding.Bf16OfBf16MathIf(bf16, delta * Vector512.Create(kept.Scale)) : delta;

@@ -14,7 +14,7 @@ namespace MergeBuild.Methods;
 /// statistics pass keeps the mask as bits (<see cref="KeepBits"/>, for tensors up to the mask-cache size) so the
 /// output pass does not draw again: the draws were a tenth of a DARE merge's CPU time.
 /// </remarks>
-internal sealed class BernoulliStream : IStreamSparsifier, IStoredStatistics, IKeepBitsSparsifier
+internal sealed class BernoulliStream : IStreamSparsifier, IStoredStatistics, IRandomMaskSparsifier
 {
     private readonly DType dtype;
     private readonly DType work;
@@ -139,26 +139,37 @@ internal sealed class BernoulliStream : IStreamSparsifier, IStoredStatistics, IK
         return true;
     }
 
-    public void EndPass(int pass) => ratio = L1Rescale.Ratio(before.Rounded(work), after.Rounded(work), work);
-
-    public bool TryStoredKeep(MergeChunk chunk, out StoredMaskedMix.KeptBits kept)
+    public void EndPass(int pass)
     {
-        if (keepBits is not { } bits || !bitsComplete || BitMask.Words(bits.Bits, chunk.Start).IsEmpty ||
-            ratio is float.NaN)
+        ratio = L1Rescale.Ratio(before.Rounded(work), after.Rounded(work), work);
+        if (!bitsComplete)
         {
-            kept = default;
+            // Some chunk's bits are missing: the output pass draws every entry again.
+            keepBits?.Release();
+            keepBits = null;
+        }
+    }
+
+    public bool TryStoredMask(MergeChunk chunk, out StoredMaskedMix.RandomMask randomMask)
+    {
+        if (ratio is float.NaN)
+        {
+            randomMask = default;
             return false;
         }
 
-        kept = new StoredMaskedMix.KeptBits(bits.WordAddress(chunk.Start), ratio.HasValue, ratio ?? 1);
+        // The bits where they were kept (for every chunk) and this chunk starts on a word of them; otherwise draws again.
+        randomMask = keepBits is { } bits && !BitMask.Words(bits.Bits, chunk.Start).IsEmpty
+            ? StoredMaskedMix.RandomMask.FromBits(bits.WordAddress(chunk.Start), ratio)
+            : StoredMaskedMix.RandomMask.FromDraws(Random(chunk), chunk.Start, limit, ratio);
         return true;
     }
 
-    public void Fused(int entries) => keepBits!.Applied(entries);
+    public void Fused(int entries) => keepBits?.Applied(entries);
 
     public void Apply(Span<float> delta, MergeChunk chunk, float[] scratch)
     {
-        if (keepBits is { } kept && bitsComplete)
+        if (keepBits is { } kept)
         {
             BitMask.Apply(delta, kept.Bits, chunk.Start);
             kept.Applied(delta.Length);

@@ -18,7 +18,7 @@ namespace MergeBuild.Methods;
 /// boundary are kept (the output never waits for entries that have not arrived; both passes see the same chunk
 /// boundaries) and whole slices are ranked again in the output pass. State: O(S) buffers plus at most 16 MiB.</para>
 /// </remarks>
-internal sealed class DellaStream : IStreamSparsifier, IKeepBitsSparsifier
+internal sealed class DellaStream : IStreamSparsifier, IRandomMaskSparsifier
 {
     /// <summary>Tensors up to this many entries keep the whole mask as bits (16 MiB per model) between the passes.</summary>
     public const long MaskCacheElements = 1L << 27;
@@ -165,15 +165,15 @@ internal sealed class DellaStream : IStreamSparsifier, IKeepBitsSparsifier
         }
     }
 
-    public bool TryStoredKeep(MergeChunk chunk, out StoredMaskedMix.KeptBits kept)
+    public bool TryStoredMask(MergeChunk chunk, out StoredMaskedMix.RandomMask randomMask)
     {
         if (mask is null || BitMask.Words(mask.Bits, chunk.Start).IsEmpty || ratio is float.NaN)
         {
-            kept = default;
+            randomMask = default;
             return false;
         }
 
-        kept = new StoredMaskedMix.KeptBits(mask.WordAddress(chunk.Start), ratio.HasValue, ratio ?? 1);
+        randomMask = StoredMaskedMix.RandomMask.FromBits(mask.WordAddress(chunk.Start), ratio);
         return true;
     }
 

@@ -31,7 +31,7 @@ internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
     private readonly StoredTaskVectorSum.Settings storedSettings;
     private readonly bool plainSum;
     private readonly StoredMaskedMix.Mask[]? maskedMixMasks;
-    private readonly IKeepBitsSparsifier?[] randomMasks;
+    private readonly IRandomMaskSparsifier?[] randomMasks;
     private readonly bool anyRandomMask;
     private readonly StoredMaskedMix.Settings maskedMixSettings;
 
@@ -71,11 +71,11 @@ internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
         // TIES, breadcrumbs and breadcrumbs-TIES without rescale, and DARE and DELLA where the statistics pass kept their
         // bits: the output pass runs fused (the selections' state and the bits' count are shared with the unfused code,
         // which finishes each chunk's tail).
-        randomMasks = [.. sparsifiers.Select(s => s as IKeepBitsSparsifier)];
+        randomMasks = [.. sparsifiers.Select(s => s as IRandomMaskSparsifier)];
         anyRandomMask = randomMasks.Any(r => r is not null);
         var masks = sparsifiers.Select(s => s switch
             {
-                null or IKeepBitsSparsifier => new StoredMaskedMix.Mask(null, null),
+                null or IRandomMaskSparsifier => new StoredMaskedMix.Mask(null, null),
                 MagnitudeStream magnitude => magnitude.StoredMask,
                 _ => null,
             })
@@ -153,10 +153,10 @@ internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
             return 0;
         }
 
-        Span<StoredMaskedMix.KeptBits> kept = stackalloc StoredMaskedMix.KeptBits[anyRandomMask ? randomMasks.Length : 0];
+        Span<StoredMaskedMix.RandomMask> kept = stackalloc StoredMaskedMix.RandomMask[anyRandomMask ? randomMasks.Length : 0];
         for (var m = 0; m < kept.Length; m++)
         {
-            if (randomMasks[m] is { } random && !random.TryStoredKeep(chunk, out kept[m]))
+            if (randomMasks[m] is { } random && !random.TryStoredMask(chunk, out kept[m]))
             {
                 return 0;
             }

@@ -51,10 +51,16 @@ internal sealed class KeepBits
     {
         if (Interlocked.Add(ref applied, entries) == count)
         {
-            var bits = Bits;
-            Bits = [];
-            pin.Free();
-            ArrayPool<ulong>.Shared.Return(bits);
+            Release();
         }
+    }
+
+    /// <summary>Gives the bits back now (once every entry is applied, or when they will not be used).</summary>
+    public void Release()
+    {
+        var bits = Bits;
+        Bits = [];
+        pin.Free();
+        ArrayPool<ulong>.Shared.Return(bits);
     }
 }
