@@ -85,16 +85,11 @@ internal static unsafe class RandomKeep
         {
             if (Vector512.IsHardwareAccelerated)
             {
-                var z = Vector512.Create(key + ((ulong)start + 1) * Golden) + Lanes512();
-                var step = Vector512.Create(8 * Golden);
+                var z = State512(key, start);
                 var bound = Vector512.Create(limit);
-                for (; i <= values.Length - 16; i += 16)
+                for (; i <= values.Length - 16; i += 16, z = Skip16(z))
                 {
-                    var low = Vector512.LessThan(Finish(z), bound);
-                    z += step;
-                    var high = Vector512.LessThan(Finish(z), bound);
-                    z += step;
-                    var keep = Vector512.Narrow(low, high).AsSingle();
+                    var keep = Keep16(z, bound).AsSingle();
                     var slice = values.Slice(i, 16);
                     (Vector512.Create(slice) * Vector512.ConditionalSelect(keep, Vector512<float>.One, Vector512<float>.Zero))
                         .CopyTo(slice);
@@ -185,8 +180,7 @@ internal static unsafe class RandomKeep
         var maxV = Vector512<uint>.Zero;
         unchecked
         {
-            var z = Vector512.Create(key + ((ulong)start + 1) * Golden) + Lanes512();
-            var step = Vector512.Create(8 * Golden);
+            var z = State512(key, start);
             var bound = Vector512.Create(limit);
             // Written through a reference checked above: a call in this loop (a bounds-check failure is one) would
             // make the JIT keep every accumulator in memory.
@@ -198,12 +192,9 @@ internal static unsafe class RandomKeep
                 minV = Vector512.Min(minV, Vector512.ConditionalSelect(Vector512.Equals(bits, Vector512<uint>.Zero),
                     Vector512.Create(0xFFu), exponent));
                 maxV = Vector512.Max(maxV, exponent);
-                var low = Vector512.LessThan(Finish(z), bound);
-                z += step;
-                var high = Vector512.LessThan(Finish(z), bound);
-                z += step;
+                var keep = Keep16(z, bound);
+                z = Skip16(z);
                 var magnitude = bits.AsSingle();
-                var keep = Vector512.Narrow(low, high);
                 if (writesWords)
                 {
                     Unsafe.Add(ref word, i >> 4) = (ushort)keep.ExtractMostSignificantBits();

@@ -5,17 +5,18 @@ using System.Runtime.Intrinsics.X86;
 namespace MergeBuild.Methods.Kernels;
 
 /// <summary>
-/// The output pass of the sparsified task-vector merges (TIES, breadcrumbs, breadcrumbs-TIES and DARE) from the stored
-/// bf16 bits of the fine-tunes and the base straight to the output's stored bf16 bits, every value in registers: each
-/// model's task vector <c>dᵢ = D(xᵢ − b)</c>, its mask (a magnitude selection, <see cref="SelectionLanes"/>, or random
-/// keep bits with their L1 rescale), the weighting, then either the sign election and the agreeing sum or the plain
-/// sum (<see cref="TaskVectorMix"/>), normalization, λ and the base.
+/// The output pass of the sparsified task-vector merges (TIES, breadcrumbs, breadcrumbs-TIES, DARE and DELLA) from the
+/// stored bf16 bits of the fine-tunes and the base straight to the output's stored bf16 bits, every value in
+/// registers: each model's task vector <c>dᵢ = D(xᵢ − b)</c>, its mask (a magnitude selection,
+/// <see cref="SelectionLanes"/>, or a random keep mask with its L1 rescale, <see cref="RandomMask"/>), the weighting,
+/// then either the sign election and the agreeing sum or the plain sum (<see cref="TaskVectorMix"/>), normalization, λ
+/// and the base.
 /// </summary>
 /// <remarks>
 /// <para>The same operations in the same order as <see cref="StoredDifference"/>, <see cref="TopKMask.Apply"/>,
-/// <see cref="BitMask.Apply"/>, <see cref="L1Rescale.Scale"/>, <see cref="TaskVectorMix.Mix"/> and encoding, which it
-/// replaces where AVX-512 is available (without it,
-/// <see cref="Compute"/> does nothing and the caller runs those). Those four passes over a chunk took 2.2-2.5 ns per
+/// <see cref="BitMask.Apply"/> or <see cref="RandomKeep.Apply"/>, <see cref="L1Rescale.Scale"/>,
+/// <see cref="TaskVectorMix.Mix"/> and encoding, which it replaces where AVX-512 is available (without it,
+/// <see cref="Compute"/> does nothing and the caller runs those). For TIES those four passes over a chunk took 2.2-2.5 ns per
 /// element of a three-model merge, most of it moving float32 task vectors through the cache; in registers the whole
 /// output pass is one read of each input and one write.</para>
 /// <para>The vote is summed with plain adds: only its sign is used, and a NaN sum elects − whatever its payload. The
@@ -89,8 +90,9 @@ internal static unsafe class StoredMaskedMix
             throw new ArgumentException("One mask and one weight per fine-tune are needed.", nameof(masks));
         }
 
-        Span<RandomMask> bits = stackalloc RandomMask[fineTunes.Length];
-        kept.CopyTo(bits);
+        // Models without a random mask (every one, when none is given) are masked by their selections.
+        Span<RandomMask> random = stackalloc RandomMask[fineTunes.Length];
+        kept.CopyTo(random);
 
         ArgumentOutOfRangeException.ThrowIfLessThan(output.Length, count, nameof(output));
         var models = fineTunes.Length;
@@ -109,7 +111,7 @@ internal static unsafe class StoredMaskedMix
         int done;
         fixed (ushort* destination = output)
         {
-            done = Loop512(fineTunes, (ushort*)baseModel, include, exclude, includeAt, excludeAt, bits, weights, count,
+            done = Loop512(fineTunes, (ushort*)baseModel, include, exclude, includeAt, excludeAt, random, weights, count,
                 settings, destination);
         }
 
