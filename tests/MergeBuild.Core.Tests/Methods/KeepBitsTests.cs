@@ -121,5 +121,22 @@ public class KeepBitsTests
         unused.Applied(600);
         unused.Release();
         Assert.Empty(unused.Bits);
+        unused.Release(); // a second release gives nothing back twice
     }
+
+    [Fact]
+    public void Bits_abandoned_by_a_failed_merge_are_unpinned_and_collected()
+    {
+        var bits = Abandoned();
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        Assert.False(bits.IsAlive);
+    }
+
+    /// <summary>Bits taken and never released, as a merge leaves them when it fails between its passes.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference Abandoned() => new(new KeepBits(1 << 20).Bits);
 }

@@ -164,7 +164,7 @@ internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
 
         var fused = StoredMaskedMix.Compute(inputs[..^1], inputs[^1], maskedMixMasks, kept, weights, chunk.Count,
             maskedMixSettings, stored);
-        foreach (var random in anyRandomMask ? randomMasks : [])
+        foreach (var random in anyRandomMask && fused > 0 ? randomMasks : [])
         {
             random?.Fused(fused);
         }

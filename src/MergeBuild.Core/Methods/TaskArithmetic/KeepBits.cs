@@ -12,7 +12,9 @@ namespace MergeBuild.Methods;
 /// <remarks>
 /// <para>Pooled: a fresh array per tensor and model is a large-object allocation whose pages are faulted in and zeroed
 /// again for every tensor (an earlier attempt at keeping DARE's bits lost its gain to exactly that).</para>
-/// <para>Pinned while in use, so the fused output pass can read the bits by address (<see cref="WordAddress"/>).</para>
+/// <para>Pinned while in use, so the fused output pass can read the bits by address (<see cref="WordAddress"/>). A
+/// merge that fails between the passes never gives them back: the finalizer then unpins them, so the array is
+/// collected instead of staying pinned in a reused build node.</para>
 /// </remarks>
 internal sealed class KeepBits
 {
@@ -55,12 +57,25 @@ internal sealed class KeepBits
         }
     }
 
-    /// <summary>Gives the bits back now (once every entry is applied, or when they will not be used).</summary>
+    /// <summary>Gives the bits back now (once every entry is applied, or when they will not be used); once.</summary>
     public void Release()
     {
+        if (!pin.IsAllocated)
+        {
+            return;
+        }
+
         var bits = Bits;
         Bits = [];
         pin.Free();
         ArrayPool<ulong>.Shared.Return(bits);
+    }
+
+    ~KeepBits()
+    {
+        if (pin.IsAllocated)
+        {
+            pin.Free();
+        }
     }
 }
