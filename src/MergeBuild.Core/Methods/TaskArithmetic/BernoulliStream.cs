@@ -74,27 +74,17 @@ internal sealed class BernoulliStream : IStreamSparsifier, IStoredStatistics, IR
         if (RandomKeep.AbsSums(random, chunk.Start, limit, delta, words) is var (all, kept, min, max))
         {
             // Both sums from one pass; a chunk whose lanes may differ from the sequential sum is redone in order.
-            if (!before.TryAdd(all, min, max))
-            {
-                before.AddSequentially(delta);
-            }
-
-            if (after.TryAdd(kept, min, max))
-            {
-                return;
-            }
+            var summed = before.TryAdd(all, min, max);
+            var keptSummed = after.TryAdd(kept, min, max);
+            AddInOrder(summed, keptSummed, delta, scratch.AsSpan(0, delta.Length), random, chunk.Start);
         }
         else
         {
             // No bits from this chunk (no 512-bit vectors): the output pass draws again.
             bitsComplete = false;
             before.Add(delta);
+            AddInOrder(summed: true, keptSummed: false, delta, scratch.AsSpan(0, delta.Length), random, chunk.Start);
         }
-
-        var masked = scratch.AsSpan(0, delta.Length);
-        delta.CopyTo(masked);
-        RandomKeep.Apply(random, chunk.Start, limit, masked);
-        after.Add(masked);
     }
 
     public bool TryObserveStored(int pass, nint fineTune, nint baseModel, MergeChunk chunk, float[] scratch)
@@ -122,9 +112,21 @@ internal sealed class BernoulliStream : IStreamSparsifier, IStoredStatistics, IR
             return true;
         }
 
-        // A chunk whose lanes may differ from the sequential sums: those are redone in order, as Observe does.
+        // A chunk whose lanes may differ from the sequential sums: the task vector written out after all.
         var delta = scratch.AsSpan(0, chunk.Count);
         StoredDifference.Compute(roundToBf16, fineTune, baseModel, delta);
+        AddInOrder(summed, keptSummed, delta, delta, random, chunk.Start);
+        return true;
+    }
+
+    /// <summary>
+    /// Adds, one element at a time in index order, the sums of a chunk that its lane sums did not add: Σ|d| unless
+    /// <paramref name="summed"/>, Σ|kept d| (masking <paramref name="masked"/>, a copy of the task vector or the task
+    /// vector itself) unless <paramref name="keptSummed"/>.
+    /// </summary>
+    private void AddInOrder(bool summed, bool keptSummed, ReadOnlySpan<float> delta, Span<float> masked,
+        CounterRandom random, long start)
+    {
         if (!summed)
         {
             before.AddSequentially(delta);
@@ -132,11 +134,10 @@ internal sealed class BernoulliStream : IStreamSparsifier, IStoredStatistics, IR
 
         if (!keptSummed)
         {
-            RandomKeep.Apply(random, chunk.Start, limit, delta);
-            after.Add(delta);
+            delta.CopyTo(masked);
+            RandomKeep.Apply(random, start, limit, masked);
+            after.Add(masked);
         }
-
-        return true;
     }
 
     public void EndPass(int pass)

@@ -32,7 +32,6 @@ internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
     private readonly bool plainSum;
     private readonly StoredMaskedMix.Mask[]? maskedMixMasks;
     private readonly IRandomMaskSparsifier?[] randomMasks;
-    private readonly bool anyRandomMask;
     private readonly StoredMaskedMix.Settings maskedMixSettings;
 
     /// <param name="methodName">The method's name (for errors).</param>
@@ -72,7 +71,6 @@ internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
         // bits: the output pass runs fused (the selections' state and the bits' count are shared with the unfused code,
         // which finishes each chunk's tail).
         randomMasks = [.. sparsifiers.Select(s => s as IRandomMaskSparsifier)];
-        anyRandomMask = randomMasks.Any(r => r is not null);
         var masks = sparsifiers.Select(s => s switch
             {
                 null or IRandomMaskSparsifier => new StoredMaskedMix.Mask(null, null),
@@ -153,7 +151,8 @@ internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
             return 0;
         }
 
-        Span<StoredMaskedMix.RandomMask> kept = stackalloc StoredMaskedMix.RandomMask[anyRandomMask ? randomMasks.Length : 0];
+        // Models without a random mask keep the default: their magnitude selection (or none) masks them.
+        Span<StoredMaskedMix.RandomMask> kept = stackalloc StoredMaskedMix.RandomMask[randomMasks.Length];
         for (var m = 0; m < kept.Length; m++)
         {
             if (randomMasks[m] is { } random && !random.TryStoredMask(chunk, out kept[m]))
@@ -164,9 +163,9 @@ internal sealed class GtaStream : ITensorMerge, IStoredBytesMerge
 
         var fused = StoredMaskedMix.Compute(inputs[..^1], inputs[^1], maskedMixMasks, kept, weights, chunk.Count,
             maskedMixSettings, stored);
-        foreach (var random in anyRandomMask && fused > 0 ? randomMasks : [])
+        for (var m = 0; m < randomMasks.Length && fused > 0; m++)
         {
-            random?.Fused(fused);
+            randomMasks[m]?.Fused(fused);
         }
 
         return fused;
