@@ -113,7 +113,7 @@ public sealed class ResolveModelMerges : Microsoft.Build.Utilities.Task
 
         if (item.GetMetadata("OutShardSize") is { Length: > 0 } shard)
         {
-            options = options with { MaxShardBytes = Checkpoints.ShardSize.Parse(shard) };
+            options = options with { MaxShardBytes = Execution.DecimalSize.Parse(shard, "OutShardSize") };
         }
 
         if (bool.TryParse(item.GetMetadata("CopyTokenizer"), out var copy))

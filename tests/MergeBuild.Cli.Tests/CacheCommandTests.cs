@@ -170,12 +170,20 @@ public class CacheCommandTests
         var unknownFeed = CliRunner.RunWithCache("merge", recipe, temp.Combine("out"), "--cache-dir", temp.Combine("c"), "--feed", "no-such-source");
         var badRecipe = RecipeFiles.Write(temp, Recipe + "\ncache: {mode: sometimes}\n", "bad.yml");
         var recipeMode = CliRunner.RunWithCache("merge", badRecipe, temp.Combine("out"), "--cache-dir", temp.Combine("c"));
+        var badSize = CliRunner.RunWithCache("merge", recipe, temp.Combine("out"), "--cache-dir", temp.Combine("c"), "--cache-max-size", "2G");
+        var badVariable = CliRunner.RunWith(name => name == "MERGEBUILD_CACHE_MAX_SIZE" ? "500MB" : null,
+            "merge", recipe, temp.Combine("out"), "--cache-dir", temp.Combine("c"));
+        var badPrune = CliRunner.RunWithCache("cache", "prune", "--cache-dir", temp.Combine("c"), "--max-size", "1.5b");
 
         Assert.Matches("^error MB4104: --cache-mode is 'sometimes'", badMode.Error);
         Assert.Matches("^error MB4104: publishing to the cache needs a feed", noFeed.Error);
         Assert.Matches("^error MB4104: the cache feed 'no-such-source' is neither", unknownFeed.Error);
         Assert.Matches(@"bad\.yml\(11,\d+\): error MB2004: unknown cache mode 'sometimes'", recipeMode.Error);
-        Assert.All(new[] { badMode, noFeed, unknownFeed, recipeMode }, r =>
+        // Each size names where it came from (they share mergekit's k/m/b parser with --out-shard-size).
+        Assert.Matches(@"^error MB5001: Invalid --cache-max-size '2G': .* Write 2B\.", badSize.Error);
+        Assert.Matches(@"^error MB5001: Invalid MERGEBUILD_CACHE_MAX_SIZE '500MB': .* Write 500M\.", badVariable.Error);
+        Assert.Matches("^error MB5001: Invalid --max-size '1.5b'", badPrune.Error);
+        Assert.All(new[] { badMode, noFeed, unknownFeed, recipeMode, badSize, badVariable, badPrune }, r =>
         {
             Assert.Equal(1, r.ExitCode);
             Assert.Single(r.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));

@@ -15,7 +15,8 @@ internal static class CliRunner
     /// <summary>Runs with an environment that sets nothing: the cache is on, and tests pass --cache-dir.</summary>
     public static Result RunWithCache(params string[] args) => RunWith(_ => null, args);
 
-    private static Result RunWith(Func<string, string?> environment, string[] args)
+    /// <summary>Runs with <paramref name="environment"/> as the process environment.</summary>
+    public static Result RunWith(Func<string, string?> environment, params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();

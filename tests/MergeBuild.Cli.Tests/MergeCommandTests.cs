@@ -80,7 +80,7 @@ public class MergeCommandTests
         var recipe = RecipeFiles.Write(temp, Recipe);
         var result = CliRunner.Run("merge", recipe, temp.Combine("out"), "--out-shard-size", "lots");
         Assert.Equal(1, result.ExitCode);
-        Assert.Contains("error MB5001", result.Error, StringComparison.Ordinal);
+        Assert.Contains("error MB5001: Invalid --out-shard-size 'lots'", result.Error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using MergeBuild.Benchmarks;
 using MergeBuild.Checkpoints;
+using MergeBuild.Execution;
 using MergeBuild.Diagnostics;
 
 namespace MergeBuild.Cli.Commands;
@@ -42,7 +43,7 @@ internal static class BenchCommand
         {
             var options = new BenchmarkOptions
             {
-                ModelBytes = ShardSize.Parse(parse.GetValue(size)!),
+                ModelBytes = DecimalSize.Parse(parse.GetValue(size)!, "--size"),
                 Models = parse.GetValue(models),
                 Methods = parse.GetValue(methods)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                           ?? BenchmarkRecipes.Methods,

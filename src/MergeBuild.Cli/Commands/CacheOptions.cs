@@ -1,6 +1,7 @@
 using System.CommandLine;
 using MergeBuild.Caching;
 using MergeBuild.Checkpoints;
+using MergeBuild.Execution;
 using MergeBuild.Diagnostics;
 using MergeBuild.Recipes;
 
@@ -71,7 +72,8 @@ internal sealed class CacheOptions
         }
 
         var feed = parse.GetValue(Feed) ?? (environment(FeedVariable) is { Length: > 0 } f ? f : null) ?? section.Feed;
-        var maxSize = parse.GetValue(MaxSize) ?? environment(MaxSizeVariable);
+        var (maxSize, maxSizeSetting) = parse.GetValue(MaxSize) is { } given ? (given, "--cache-max-size")
+            : (environment(MaxSizeVariable), MaxSizeVariable);
         var partSize = parse.GetValue(PartSize);
         return new CacheSettings
         {
@@ -79,8 +81,8 @@ internal sealed class CacheOptions
             Directory = parse.GetValue(Directory) is { } folder ? Path.GetFullPath(folder) : CacheLocation.Default(environment),
             Feed = feed,
             ApiKey = environment(ApiKeyVariable) is { Length: > 0 } key ? key : null,
-            MaxBytes = maxSize is { Length: > 0 } ? ShardSize.Parse(maxSize) : CacheSettings.DefaultMaxBytes,
-            PartBytes = partSize is { Length: > 0 } ? ShardSize.Parse(partSize) : FeedPackages.DefaultPartBytes,
+            MaxBytes = maxSize is { Length: > 0 } ? DecimalSize.Parse(maxSize, maxSizeSetting) : CacheSettings.DefaultMaxBytes,
+            PartBytes = partSize is { Length: > 0 } ? DecimalSize.Parse(partSize, "--feed-part-size") : FeedPackages.DefaultPartBytes,
         };
     }
 }

@@ -122,7 +122,7 @@ internal static class MergeCommand
 
             var options = new MergeOptions
             {
-                MaxShardBytes = ShardSize.Parse(parse.GetValue(shardSize)!),
+                MaxShardBytes = DecimalSize.Parse(parse.GetValue(shardSize)!, "--out-shard-size"),
                 CopyTokenizer = !parse.GetValue(noCopyTokenizer),
                 Threads = threadCount,
                 RandomSeed = parse.GetValue(seed) ?? MergeOptions.DefaultRandomSeed,
