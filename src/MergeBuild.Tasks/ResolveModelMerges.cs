@@ -106,9 +106,9 @@ public sealed class ResolveModelMerges : Microsoft.Build.Utilities.Task
     private static FingerprintOptions Options(ITaskItem item)
     {
         var options = new FingerprintOptions();
-        if (ulong.TryParse(item.GetMetadata("Seed"), out var seed))
+        if (item.GetMetadata("Seed") is { Length: > 0 } seed)
         {
-            options = options with { Seed = seed };
+            options = options with { Seed = MetadataValues.Seed(seed, "Seed") };
         }
 
         if (item.GetMetadata("OutShardSize") is { Length: > 0 } shard)
@@ -116,9 +116,9 @@ public sealed class ResolveModelMerges : Microsoft.Build.Utilities.Task
             options = options with { MaxShardBytes = Execution.DecimalSize.Parse(shard, "OutShardSize") };
         }
 
-        if (bool.TryParse(item.GetMetadata("CopyTokenizer"), out var copy))
+        if (item.GetMetadata("CopyTokenizer") is { Length: > 0 } copy)
         {
-            options = options with { CopyTokenizer = copy };
+            options = options with { CopyTokenizer = MetadataValues.Boolean(copy, "CopyTokenizer") };
         }
 
         return options;
