@@ -1,9 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using MergeBuild.Benchmarks;
-using MergeBuild.Checkpoints;
-using MergeBuild.Execution;
 using MergeBuild.Diagnostics;
+using MergeBuild.Execution;
 
 namespace MergeBuild.Cli.Commands;
 

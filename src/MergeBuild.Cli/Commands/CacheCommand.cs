@@ -1,8 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using MergeBuild.Caching;
-using MergeBuild.Checkpoints;
-using MergeBuild.Execution;
 
 namespace MergeBuild.Cli.Commands;
 
@@ -53,10 +51,7 @@ internal static class CacheCommand
         prune.SetAction((parse, _) => Task.FromResult(cli.Guard(() =>
         {
             var cache = Open(cli, parse.GetValue(directory));
-            var limit = parse.GetValue(maxSize) is { } text ? DecimalSize.Parse(text, "--max-size")
-                : cli.Environment(CacheOptions.MaxSizeVariable) is { Length: > 0 } variable
-                    ? DecimalSize.Parse(variable, CacheOptions.MaxSizeVariable)
-                : CacheSettings.DefaultMaxBytes;
+            var limit = CacheOptions.MaxBytes(parse.GetValue(maxSize), "--max-size", cli.Environment);
             var report = cache.Prune(limit);
             foreach (var fingerprint in report.Evicted)
             {

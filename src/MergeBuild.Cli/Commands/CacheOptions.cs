@@ -1,8 +1,7 @@
 using System.CommandLine;
 using MergeBuild.Caching;
-using MergeBuild.Checkpoints;
-using MergeBuild.Execution;
 using MergeBuild.Diagnostics;
+using MergeBuild.Execution;
 using MergeBuild.Recipes;
 
 namespace MergeBuild.Cli.Commands;
@@ -52,6 +51,15 @@ internal sealed class CacheOptions
 
     public IEnumerable<Option> All => [Directory, Mode, Feed, Publish, MaxSize, PartSize];
 
+    /// <summary>
+    /// The local cache's size limit: the option's value where given, else <see cref="MaxSizeVariable"/>, else the
+    /// default; an invalid value is reported under the name it was read from.
+    /// </summary>
+    public static long MaxBytes(string? given, string option, Func<string, string?> environment) =>
+        given is not null ? DecimalSize.Parse(given, option)
+        : environment(MaxSizeVariable) is { Length: > 0 } variable ? DecimalSize.Parse(variable, MaxSizeVariable)
+        : CacheSettings.DefaultMaxBytes;
+
     /// <summary>Combines flags, environment and recipe into the settings of this merge.</summary>
     public CacheSettings Settings(ParseResult parse, RecipeSet recipes, Func<string, string?> environment)
     {
@@ -72,8 +80,6 @@ internal sealed class CacheOptions
         }
 
         var feed = parse.GetValue(Feed) ?? (environment(FeedVariable) is { Length: > 0 } f ? f : null) ?? section.Feed;
-        var (maxSize, maxSizeSetting) = parse.GetValue(MaxSize) is { } given ? (given, "--cache-max-size")
-            : (environment(MaxSizeVariable), MaxSizeVariable);
         var partSize = parse.GetValue(PartSize);
         return new CacheSettings
         {
@@ -81,7 +87,7 @@ internal sealed class CacheOptions
             Directory = parse.GetValue(Directory) is { } folder ? Path.GetFullPath(folder) : CacheLocation.Default(environment),
             Feed = feed,
             ApiKey = environment(ApiKeyVariable) is { Length: > 0 } key ? key : null,
-            MaxBytes = maxSize is { Length: > 0 } ? DecimalSize.Parse(maxSize, maxSizeSetting) : CacheSettings.DefaultMaxBytes,
+            MaxBytes = MaxBytes(parse.GetValue(MaxSize), "--cache-max-size", environment),
             PartBytes = partSize is { Length: > 0 } ? DecimalSize.Parse(partSize, "--feed-part-size") : FeedPackages.DefaultPartBytes,
         };
     }
