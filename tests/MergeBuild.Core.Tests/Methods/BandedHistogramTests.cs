@@ -41,7 +41,7 @@ public class BandedHistogramTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public unsafe void Banded_counts_keep_exactly_the_top_k_and_recount_only_when_the_start_misleads(DType dtype,
+    public void Banded_counts_keep_exactly_the_top_k_and_recount_only_when_the_start_misleads(DType dtype,
         double density, double outliers, bool drifting, int chunk, bool stored)
     {
         var values = Values(dtype, drifting);
@@ -52,6 +52,85 @@ public class BandedHistogramTests
             values = [.. fineTune.Select((x, i) => FloatCodec.Round(dtype, StoredBits.Decode(x) - StoredBits.Decode(baseModel[i])))];
         }
 
+        var (plannedPasses, passes) = AssertKeepsTopK(dtype, density, outliers, chunk, values, fineTune, baseModel, stored);
+
+        // Banding needs AVX-512 (vpcompressd); without it every entry is counted in full and no recount is planned.
+        var lowPass = dtype == DType.BF16 ? 0 : 1;
+        Assert.Equal(Avx512F.IsSupported ? 2 + lowPass : 1 + lowPass, plannedPasses);
+        Assert.Equal(Avx512F.IsSupported && drifting ? 2 + lowPass : 1 + lowPass, passes);
+    }
+
+    /// <summary>
+    /// Stored bf16 task vectors whose every difference <c>x − b</c> lies exactly halfway between two bf16 values, so
+    /// that rounding it to even decides its bucket: in bf16 the banded count compares the unrounded differences with
+    /// band edges moved to match, and a halfway difference must land on the side its rounding does.
+    /// </summary>
+    [Theory]
+    [InlineData(0.5, -1.0)]
+    [InlineData(0.3, -1.0)]
+    [InlineData(0.7, -1.0)]
+    [InlineData(0.15, -1.0)]
+    [InlineData(0.85, -1.0)]
+    [InlineData(0.9, 0.05)]
+    [InlineData(0.6, 0.2)]
+    public void Differences_halfway_between_bf16_values_are_counted_in_the_bucket_they_round_to(double density,
+        double outliers)
+    {
+        // x = (q + 1)·2^(e+1) and b = 2^e are bf16 values, and x − b = (2q + 1)·2^e has nine significant bits: the
+        // float32 difference is exact, its lower 16 bits are 0x8000, and rounding it to bf16 goes to the even neighbour.
+        var random = new Random(5);
+        var fineTune = new ushort[Count];
+        var baseModel = new ushort[Count];
+        for (var i = 0; i < Count; i++)
+        {
+            var q = random.Next(128, 256);
+            var e = random.Next(-14, -6);
+            var sign = random.Next(2) == 0 ? 1f : -1f;
+            fineTune[i] = BFloat16.FromSingle(sign * (q + 1) * MathF.ScaleB(1f, e + 1));
+            baseModel[i] = BFloat16.FromSingle(sign * MathF.ScaleB(1f, e));
+        }
+
+        var values = fineTune.Select((x, i) => StoredBits.Decode(x) - StoredBits.Decode(baseModel[i])).ToArray();
+        Assert.All(values, v => Assert.Equal(0x8000u, BitConverter.SingleToUInt32Bits(v) & 0xFFFF));
+        AssertKeepsTopK(DType.BF16, density, outliers, 4096, [.. values.Select(v => FloatCodec.Round(DType.BF16, v))],
+            fineTune, baseModel, stored: true);
+    }
+
+    /// <summary>
+    /// The band edges for unrounded keys: for every finite bf16 magnitude, the first float32 magnitude that rounds to
+    /// it or above (to nearest even, by the bf16 conversion), and the one below it rounds lower. Above the finite
+    /// range the buckets are infinity's and the NaNs', whose keys have a zero lower half.
+    /// </summary>
+    [Fact]
+    public void An_unrounded_band_edge_is_the_first_float32_magnitude_that_rounds_into_the_band()
+    {
+        static int BucketOf(uint key) => BFloat16.FromSingle(BitConverter.UInt32BitsToSingle(key)) & 0x7FFF;
+
+        for (var bucket = 1; bucket <= 0x7F80; bucket++)
+        {
+            var first = BandedHistogram.FirstKey(bucket, unrounded: true);
+            Assert.True(BucketOf(first) >= bucket, $"bucket {bucket:X4}: key {first:X8} rounds to {BucketOf(first):X4}");
+            Assert.True(BucketOf(first - 1) < bucket, $"bucket {bucket:X4}: key {first - 1:X8} rounds to {BucketOf(first - 1):X4}");
+            Assert.Equal((uint)bucket << 16, BandedHistogram.FirstKey(bucket, unrounded: false));
+        }
+
+        Assert.Equal(0u, BandedHistogram.FirstKey(0, unrounded: true));
+    }
+
+    [Fact]
+    public void Small_tensors_are_counted_in_full_with_no_recount_planned()
+    {
+        var stream = new MagnitudeStream(DType.BF16, new TopKSelection(10, 100), null, rescale: false, 100);
+        Assert.Equal(1, stream.Passes);
+    }
+
+    /// <summary>
+    /// Streams <paramref name="values"/> (or, stored, the bits they were computed from) through a magnitude selection
+    /// with banded counting and checks every entry against the plain ranking; returns the passes planned and run.
+    /// </summary>
+    private static unsafe (int Planned, int Run) AssertKeepsTopK(DType dtype, double density, double outliers, int chunk,
+        float[] values, ushort[] fineTune, ushort[] baseModel, bool stored)
+    {
         var k = (long)(density * Count);
         var excludeK = outliers < 0 ? -1 : (long)(outliers * Count);
         var stream = new MagnitudeStream(dtype, new TopKSelection(k, Count),
@@ -92,17 +171,8 @@ public class BandedHistogramTests
                 $"entry {i} (rank {rank[i]}): expected {expected}, got {masked[i]}");
         }
 
-        // Banding needs AVX-512 (vpcompressd); without it every entry is counted in full and no recount is planned.
-        var lowPass = dtype == DType.BF16 ? 0 : 1;
-        Assert.Equal(Avx512F.IsSupported ? 2 + lowPass : 1 + lowPass, plannedPasses);
-        Assert.Equal(Avx512F.IsSupported && drifting ? 2 + lowPass : 1 + lowPass, stream.Passes);
-    }
 
-    [Fact]
-    public void Small_tensors_are_counted_in_full_with_no_recount_planned()
-    {
-        var stream = new MagnitudeStream(DType.BF16, new TopKSelection(10, 100), null, rescale: false, 100);
-        Assert.Equal(1, stream.Passes);
+        return (plannedPasses, stream.Passes);
     }
 
     /// <summary>
