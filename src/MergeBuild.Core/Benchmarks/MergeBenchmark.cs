@@ -76,8 +76,10 @@ public static class MergeBenchmark
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Repeats, 1);
         var shape = SyntheticModels.Shape.ForBytes(options.ModelBytes);
         Directory.CreateDirectory(options.Folder);
-        log($"writing {options.Models} + 1 synthetic models of {shape.Parameters * 2 / 1e9:0.00} GB " +
-            $"(hidden {shape.Hidden}, {shape.Layers} layers, vocab {shape.Vocab}) to {options.Folder}");
+        // Kept models of the right size are reused rather than written again.
+        var action = options.KeepModels ? "reusing (or writing)" : "writing";
+        log($"{action} {options.Models} + 1 synthetic models of {shape.Parameters * 2 / 1e9:0.00} GB " +
+            $"(hidden {shape.Hidden}, {shape.Layers} layers, vocab {shape.Vocab}) in {options.Folder}");
         var folders = SyntheticModels.Write(options.Folder, shape, options.Models, reuse: options.KeepModels);
         try
         {
