@@ -6,14 +6,7 @@ namespace MergeBuild.Tasks.Tests;
 /// <summary>End-to-end: two project folders sharing merges through a folder feed, as CI and a teammate would.</summary>
 public class CacheBuildTests
 {
-    private const string Linear = """
-        merge_method: linear
-        models:
-          - model: {models}/shipping
-            parameters: {weight: 1.0}
-          - model: {models}/refunds
-            parameters: {weight: 1.0}
-        """;
+    private const string Linear = RecipeFiles.TwoModelLinear;
 
     [Fact]
     public void A_second_project_restores_from_the_feed_what_the_first_built_and_published()

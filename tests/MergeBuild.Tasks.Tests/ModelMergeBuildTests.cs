@@ -6,14 +6,7 @@ namespace MergeBuild.Tasks.Tests;
 /// <summary>End-to-end: `dotnet build` of a project with &lt;ModelMerge&gt; items, as a user runs it.</summary>
 public class ModelMergeBuildTests
 {
-    private const string Linear = """
-        merge_method: linear
-        models:
-          - model: {models}/shipping
-            parameters: {weight: 1.0}
-          - model: {models}/refunds
-            parameters: {weight: 1.0}
-        """;
+    private const string Linear = RecipeFiles.TwoModelLinear;
 
     private const string Ties = """
         merge_method: ties

@@ -8,14 +8,7 @@ namespace MergeBuild.Tasks.Tests;
 /// <summary>The fingerprinting task run directly (no build): how it reads an item's option metadata.</summary>
 public class ResolveModelMergesTests
 {
-    private const string Linear = """
-        merge_method: linear
-        models:
-          - model: {models}/shipping
-            parameters: {weight: 1.0}
-          - model: {models}/refunds
-            parameters: {weight: 1.0}
-        """;
+    private const string Linear = RecipeFiles.TwoModelLinear;
 
     [Theory]
     [InlineData("Seed", "12a4", "Invalid Seed '12a4': expected a whole number")]

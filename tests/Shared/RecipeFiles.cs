@@ -3,6 +3,16 @@ namespace MergeBuild.Tests;
 /// <summary>Writes recipes into a temporary folder, with fixture model paths filled in.</summary>
 public static class RecipeFiles
 {
+    /// <summary>The smallest real merge: shipping and refunds averaged with equal weights (no base).</summary>
+    public const string TwoModelLinear = """
+        merge_method: linear
+        models:
+          - model: {models}/shipping
+            parameters: {weight: 1.0}
+          - model: {models}/refunds
+            parameters: {weight: 1.0}
+        """;
+
     /// <summary>
     /// Writes <paramref name="yaml"/> to <c>name</c> in <paramref name="folder"/>, replacing <c>{models}</c> with the
     /// absolute path of the fixture models folder (YAML-quoted paths are unnecessary: fixture paths have no spaces).

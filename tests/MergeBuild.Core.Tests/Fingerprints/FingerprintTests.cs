@@ -6,14 +6,7 @@ namespace MergeBuild.Core.Tests.Fingerprints;
 
 public class FingerprintTests
 {
-    private const string Recipe = """
-        merge_method: linear
-        models:
-          - model: {models}/shipping
-            parameters: {weight: 1.0}
-          - model: {models}/refunds
-            parameters: {weight: 1.0}
-        """;
+    private const string Recipe = RecipeFiles.TwoModelLinear;
 
     private static MergeFingerprint Of(TempFolder temp, string yaml, ContentHashCache? cache = null,
         FingerprintOptions? options = null) =>
