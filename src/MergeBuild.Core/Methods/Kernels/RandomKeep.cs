@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using MergeBuild.Tensors;
 
 namespace MergeBuild.Methods.Kernels;
@@ -86,7 +87,7 @@ internal static unsafe class RandomKeep
             if (Vector512.IsHardwareAccelerated)
             {
                 var z = State512(key, start);
-                var bound = Vector512.Create(limit);
+                var bound = DrawBound.Of(limit);
                 for (; i <= values.Length - 16; i += 16, z = Skip16(z))
                 {
                     var keep = Keep16(z, bound).AsSingle();
@@ -181,7 +182,7 @@ internal static unsafe class RandomKeep
         unchecked
         {
             var z = State512(key, start);
-            var bound = Vector512.Create(limit);
+            var bound = DrawBound.Of(limit);
             // Written through a reference checked above: a call in this loop (a bounds-check failure is one) would
             // make the JIT keep every accumulator in memory.
             ref var word = ref MemoryMarshal.GetReference(keepWords);
@@ -273,18 +274,65 @@ internal static unsafe class RandomKeep
     public static Vector512<ulong> Skip16(Vector512<ulong> z) => z + Vector512.Create(unchecked(16 * Golden));
 
     /// <summary>The keep lanes (all bits set) of the 16 draws from state <paramref name="z"/> on: draw &lt; limit.</summary>
+    /// <remarks>
+    /// The draw is <c>h &gt;&gt; 11</c> of the mixed value <c>h = m ^ (m &gt;&gt; 31)</c>, so it is below the limit
+    /// exactly when <c>h &lt; limit·2¹¹</c>, and that 64-bit compare is decided by the upper halves alone unless they
+    /// are equal (about once in 2³² draws). The upper half of <c>h</c> is <c>m</c>'s upper half xor its top bit, so
+    /// the last xor-shift, both compares and the narrowing of sixteen 64-bit lanes become one permute, a shift, an
+    /// xor and one 32-bit compare: a third fewer instructions per draw than finishing each draw, which is what DARE's
+    /// passes spend most of their time on.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<uint> Keep16(Vector512<ulong> z, Vector512<ulong> limit) =>
-        Vector512.Narrow(Vector512.LessThan(Finish(z), limit),
-            Vector512.LessThan(Finish(z + Vector512.Create(unchecked(8 * Golden))), limit));
+    public static Vector512<uint> Keep16(Vector512<ulong> z, DrawBound bound)
+    {
+        var second = z + Vector512.Create(unchecked(8 * Golden));
+        var upper = UpperHalves(Mixed(z), Mixed(second));
+        upper ^= Vector512.ShiftRightLogical(upper, 31);
+        if (Vector512.EqualsAny(upper, bound.Upper))
+        {
+            return Vector512.Narrow(Vector512.LessThan(Finish(z), bound.Limit),
+                Vector512.LessThan(Finish(second), bound.Limit));
+        }
+
+        return Vector512.LessThan(upper, bound.Upper);
+    }
+
+    /// <summary>
+    /// A limit in the two forms <see cref="Keep16"/> compares with: the upper half of <c>limit·2¹¹</c> for the fast
+    /// compare, the limit itself for lanes whose upper halves are equal to it.
+    /// </summary>
+    /// <param name="Upper">The upper 32 bits of <c>limit·2¹¹</c> (all ones for the keep-all limit 2⁵³, whose equal
+    /// lanes are then decided by the full compare).</param>
+    /// <param name="Limit">The limit on the draw.</param>
+    public readonly record struct DrawBound(Vector512<uint> Upper, Vector512<ulong> Limit)
+    {
+        /// <summary>The bound of <paramref name="limit"/> (<see cref="RandomKeep.Limit"/>).</summary>
+        public static DrawBound Of(ulong limit) => new(
+            Vector512.Create(limit >= 1UL << 53 ? uint.MaxValue : (uint)(limit >> 21)), Vector512.Create(limit));
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<ulong> Finish(Vector512<ulong> z)
     {
-        z = (z ^ Vector512.ShiftRightLogical(z, 30)) * Vector512.Create(Mix1);
-        z = (z ^ Vector512.ShiftRightLogical(z, 27)) * Vector512.Create(Mix2);
+        z = Mixed(z);
         return Vector512.ShiftRightLogical(z ^ Vector512.ShiftRightLogical(z, 31), 11);
     }
+
+    /// <summary>SplitMix64's state after its two multiplies, before the last xor-shift.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<ulong> Mixed(Vector512<ulong> z)
+    {
+        z = (z ^ Vector512.ShiftRightLogical(z, 30)) * Vector512.Create(Mix1);
+        return (z ^ Vector512.ShiftRightLogical(z, 27)) * Vector512.Create(Mix2);
+    }
+
+    /// <summary>The upper 32 bits of each lane of <paramref name="first"/>, then of <paramref name="second"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<uint> UpperHalves(Vector512<ulong> first, Vector512<ulong> second) =>
+        Avx512F.IsSupported
+            ? Avx512F.PermuteVar16x32x2(first.AsUInt32(),
+                Vector512.Create(1u, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), second.AsUInt32())
+            : Vector512.Narrow(Vector512.ShiftRightLogical(first, 32), Vector512.ShiftRightLogical(second, 32));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<ulong> Finish(Vector256<ulong> z)

@@ -143,9 +143,11 @@ internal static unsafe class StoredMaskedMix
         var lanes = Vector512.Create(1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u, 256u, 512u, 1024u, 2048u, 4096u, 8192u, 16384u, 32768u);
         var upperLanes = Vector512.ShiftLeft(lanes, 16);
         var excluding = false;
+        Span<RandomKeep.DrawBound> bounds = stackalloc RandomKeep.DrawBound[models];
         for (var m = 0; m < models; m++)
         {
             excluding |= exclude[m].Selects;
+            bounds[m] = RandomKeep.DrawBound.Of(kept[m].Limit);
         }
 
         // The weighted, masked task vectors of the current 32 elements (lower and upper half per model), for the
@@ -172,9 +174,8 @@ internal static unsafe class StoredMaskedMix
                 else if (kept[m].Draws)
                 {
                     var state = RandomKeep.State512(kept[m].Key, kept[m].Start + i);
-                    var bound = Vector512.Create(kept[m].Limit);
-                    lower = KeptOnly(lower, RandomKeep.Keep16(state, bound), kept[m], bf16);
-                    upper = KeptOnly(upper, RandomKeep.Keep16(RandomKeep.Skip16(state), bound), kept[m], bf16);
+                    lower = KeptOnly(lower, RandomKeep.Keep16(state, bounds[m]), kept[m], bf16);
+                    upper = KeptOnly(upper, RandomKeep.Keep16(RandomKeep.Skip16(state), bounds[m]), kept[m], bf16);
                 }
                 else
                 {
