@@ -10,19 +10,6 @@ namespace MergeBuild.Cli.Tests;
 /// </summary>
 public class CacheCommandTests
 {
-    private const string Recipe = """
-        merge_method: linear
-        models:
-          - model: {models}/shipping
-            parameters: {weight: 1.0}
-          - model: {models}/refunds
-            parameters: {weight: 1.0}
-          - model: {models}/catalog
-            parameters: {weight: 1.0}
-        dtype: float32
-        out_dtype: bfloat16
-        """;
-
     [Fact]
     public void A_second_project_with_an_empty_cache_restores_from_the_feed_what_the_first_published()
     {
@@ -30,8 +17,8 @@ public class CacheCommandTests
         var feed = temp.Combine("feed");
         Directory.CreateDirectory(temp.Combine("ci"));
         Directory.CreateDirectory(temp.Combine("dev"));
-        var ciRecipe = RecipeFiles.Write(temp, Recipe, Path.Combine("ci", "recipe.yml"));
-        var devRecipe = RecipeFiles.Write(temp, Recipe, Path.Combine("dev", "recipe.yml"));
+        var ciRecipe = RecipeFiles.Write(temp, RecipeFiles.SpecialistsLinear, Path.Combine("ci", "recipe.yml"));
+        var devRecipe = RecipeFiles.Write(temp, RecipeFiles.SpecialistsLinear, Path.Combine("dev", "recipe.yml"));
 
         var first = CliRunner.RunWithCache("merge", ciRecipe, temp.Combine("ci", "out"), "--cache-dir", temp.Combine("ci-cache"),
             "--feed", feed, "--publish", "--feed-part-size", "300k");
@@ -56,7 +43,7 @@ public class CacheCommandTests
     public void A_tampered_local_cache_file_is_reported_and_the_merge_rebuilt()
     {
         using var temp = new TempFolder();
-        var recipe = RecipeFiles.Write(temp, Recipe);
+        var recipe = RecipeFiles.Write(temp, RecipeFiles.SpecialistsLinear);
         var cache = temp.Combine("cache");
         Assert.Equal(0, CliRunner.RunWithCache("merge", recipe, temp.Combine("a"), "--cache-dir", cache).ExitCode);
         var weights = File.ReadAllBytes(temp.Combine("a", "model.safetensors"));
@@ -78,7 +65,7 @@ public class CacheCommandTests
     public async Task Two_processes_filling_the_same_entry_both_write_the_reference_merge()
     {
         using var temp = new TempFolder();
-        var recipe = RecipeFiles.Write(temp, Recipe);
+        var recipe = RecipeFiles.Write(temp, RecipeFiles.SpecialistsLinear);
         var cache = temp.Combine("cache");
         var cli = Path.Combine(AppContext.BaseDirectory, "mergebuild.dll");
 
@@ -122,8 +109,8 @@ public class CacheCommandTests
     {
         using var temp = new TempFolder();
         var cache = temp.Combine("cache");
-        var one = RecipeFiles.Write(temp, Recipe, "one.yml");
-        var two = RecipeFiles.Write(temp, Recipe.Replace("out_dtype: bfloat16", "out_dtype: float16", StringComparison.Ordinal), "two.yml");
+        var one = RecipeFiles.Write(temp, RecipeFiles.SpecialistsLinear, "one.yml");
+        var two = RecipeFiles.Write(temp, RecipeFiles.SpecialistsLinear.Replace("out_dtype: bfloat16", "out_dtype: float16", StringComparison.Ordinal), "two.yml");
         Assert.Equal(0, CliRunner.RunWithCache("merge", one, temp.Combine("one"), "--cache-dir", cache, "-q").ExitCode);
         Assert.Equal(0, CliRunner.RunWithCache("merge", two, temp.Combine("two"), "--cache-dir", cache, "-q").ExitCode);
 
@@ -147,8 +134,8 @@ public class CacheCommandTests
     {
         using var temp = new TempFolder();
         var cache = temp.Combine("cache");
-        var plain = RecipeFiles.Write(temp, Recipe, "plain.yml");
-        var off = RecipeFiles.Write(temp, Recipe + "\ncache: {mode: off}\n", "off.yml");
+        var plain = RecipeFiles.Write(temp, RecipeFiles.SpecialistsLinear, "plain.yml");
+        var off = RecipeFiles.Write(temp, RecipeFiles.SpecialistsLinear + "\ncache: {mode: off}\n", "off.yml");
 
         var skipped = CliRunner.RunWithCache("merge", off, temp.Combine("off"), "--cache-dir", cache, "-q");
         Assert.Equal(0, skipped.ExitCode);
@@ -164,11 +151,11 @@ public class CacheCommandTests
     public void Cache_settings_mistakes_are_one_line_errors()
     {
         using var temp = new TempFolder();
-        var recipe = RecipeFiles.Write(temp, Recipe);
+        var recipe = RecipeFiles.Write(temp, RecipeFiles.SpecialistsLinear);
         var badMode = CliRunner.RunWithCache("merge", recipe, temp.Combine("out"), "--cache-dir", temp.Combine("c"), "--cache-mode", "sometimes");
         var noFeed = CliRunner.RunWithCache("merge", recipe, temp.Combine("out"), "--cache-dir", temp.Combine("c"), "--publish");
         var unknownFeed = CliRunner.RunWithCache("merge", recipe, temp.Combine("out"), "--cache-dir", temp.Combine("c"), "--feed", "no-such-source");
-        var badRecipe = RecipeFiles.Write(temp, Recipe + "\ncache: {mode: sometimes}\n", "bad.yml");
+        var badRecipe = RecipeFiles.Write(temp, RecipeFiles.SpecialistsLinear + "\ncache: {mode: sometimes}\n", "bad.yml");
         var recipeMode = CliRunner.RunWithCache("merge", badRecipe, temp.Combine("out"), "--cache-dir", temp.Combine("c"));
         var badSize = CliRunner.RunWithCache("merge", recipe, temp.Combine("out"), "--cache-dir", temp.Combine("c"), "--cache-max-size", "2G");
         var badVariable = CliRunner.RunWith(name => name == "MERGEBUILD_CACHE_MAX_SIZE" ? "500MB" : null,

@@ -4,24 +4,11 @@ namespace MergeBuild.Cli.Tests;
 
 public class MergeCommandTests
 {
-    private const string Recipe = """
-        merge_method: linear
-        models:
-          - model: {models}/shipping
-            parameters: {weight: 1.0}
-          - model: {models}/refunds
-            parameters: {weight: 1.0}
-          - model: {models}/catalog
-            parameters: {weight: 1.0}
-        dtype: float32
-        out_dtype: bfloat16
-        """;
-
     [Fact]
     public void Merging_twice_gives_byte_identical_files_equal_to_the_reference_merge()
     {
         using var temp = new TempFolder();
-        var recipe = RecipeFiles.Write(temp, Recipe);
+        var recipe = RecipeFiles.Write(temp, RecipeFiles.SpecialistsLinear);
         var first = CliRunner.Run("merge", recipe, temp.Combine("a"), "--threads", "1");
         var second = CliRunner.Run("merge", recipe, temp.Combine("b"), "--threads", "2");
 
@@ -43,7 +30,7 @@ public class MergeCommandTests
     public void Out_shard_size_and_no_copy_tokenizer_are_honoured()
     {
         using var temp = new TempFolder();
-        var recipe = RecipeFiles.Write(temp, Recipe);
+        var recipe = RecipeFiles.Write(temp, RecipeFiles.SpecialistsLinear);
         var result = CliRunner.Run("merge", recipe, temp.Combine("out"), "--out-shard-size", "500k",
             "--no-copy-tokenizer", "--quiet");
 
@@ -77,7 +64,7 @@ public class MergeCommandTests
     public void A_bad_shard_size_is_a_usage_error()
     {
         using var temp = new TempFolder();
-        var recipe = RecipeFiles.Write(temp, Recipe);
+        var recipe = RecipeFiles.Write(temp, RecipeFiles.SpecialistsLinear);
         var result = CliRunner.Run("merge", recipe, temp.Combine("out"), "--out-shard-size", "lots");
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("error MB5001: Invalid --out-shard-size 'lots'", result.Error, StringComparison.Ordinal);
@@ -113,7 +100,7 @@ public class MergeCommandTests
     public void Validate_reports_ok_without_writing_anything()
     {
         using var temp = new TempFolder();
-        var recipe = RecipeFiles.Write(temp, Recipe);
+        var recipe = RecipeFiles.Write(temp, RecipeFiles.SpecialistsLinear);
         var result = CliRunner.Run("validate", recipe);
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("ok: linear, 3 models, 39 tensors, 808,832 parameters", result.Output, StringComparison.Ordinal);
@@ -135,7 +122,7 @@ public class MergeCommandTests
     public void A_hash_memo_given_with_the_cache_off_remembers_every_input_the_merge_checked()
     {
         using var temp = new TempFolder();
-        var recipe = RecipeFiles.Write(temp, Recipe);
+        var recipe = RecipeFiles.Write(temp, RecipeFiles.SpecialistsLinear);
         var memo = temp.Combine("obj", "content-hashes.tsv");
 
         var result = CliRunner.Run("merge", recipe, temp.Combine("out"), "--cache-mode", "off", "--hash-memo", memo, "--quiet");

@@ -10,20 +10,6 @@ namespace MergeBuild.Tasks.Tests;
 /// </summary>
 public class BuildFaultTests
 {
-    // examples/recipes/specialists-linear.yml, whose reference output is fixtures/expected/merges/linear.
-    private const string Linear = """
-        merge_method: linear
-        models:
-          - model: {models}/shipping
-            parameters: {weight: 1.0}
-          - model: {models}/refunds
-            parameters: {weight: 1.0}
-          - model: {models}/catalog
-            parameters: {weight: 1.0}
-        dtype: float32
-        out_dtype: bfloat16
-        """;
-
     private const string Previous = """
         merge_method: linear
         models:
@@ -52,7 +38,7 @@ public class BuildFaultTests
         using var project = new ConsumerProject(("m", Previous));
         var first = project.Build();
         Assert.True(first.ExitCode == 0, first.ToString());
-        project.WriteRecipe("m", Linear);
+        project.WriteRecipe("m", RecipeFiles.SpecialistsLinear);
 
         // Killed early (first tensor writes), late (marker written) and between the two renames.
         foreach (var step in new[] { 1, 20, 45 })
@@ -73,7 +59,7 @@ public class BuildFaultTests
     [Fact]
     public void An_output_whose_marker_records_another_fingerprint_is_rebuilt_even_when_newer()
     {
-        using var project = new ConsumerProject(("m", Linear));
+        using var project = new ConsumerProject(("m", RecipeFiles.SpecialistsLinear));
         var first = project.Build();
         Assert.True(first.ExitCode == 0, first.ToString());
         var ours = OutputMarker.ReadFingerprint(project.ModelFolder("m"));
@@ -97,7 +83,7 @@ public class BuildFaultTests
         using var project = new ConsumerProject(("m", Previous));
         var first = project.Build();
         Assert.True(first.ExitCode == 0, first.ToString());
-        project.WriteRecipe("m", Linear);
+        project.WriteRecipe("m", RecipeFiles.SpecialistsLinear);
 
         var builds = await Task.WhenAll(Task.Run(() => project.Build("--no-restore")), Task.Run(() => project.Build("--no-restore")));
 

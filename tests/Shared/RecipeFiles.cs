@@ -14,6 +14,23 @@ public static class RecipeFiles
         """;
 
     /// <summary>
+    /// examples/recipes/specialists-linear.yml: the three specialists averaged in float32 and stored as bf16, whose
+    /// reference output is fixtures/expected/merges/linear.
+    /// </summary>
+    public const string SpecialistsLinear = """
+        merge_method: linear
+        models:
+          - model: {models}/shipping
+            parameters: {weight: 1.0}
+          - model: {models}/refunds
+            parameters: {weight: 1.0}
+          - model: {models}/catalog
+            parameters: {weight: 1.0}
+        dtype: float32
+        out_dtype: bfloat16
+        """;
+
+    /// <summary>
     /// Writes <paramref name="yaml"/> to <c>name</c> in <paramref name="folder"/>, replacing <c>{models}</c> with the
     /// absolute path of the fixture models folder (YAML-quoted paths are unnecessary: fixture paths have no spaces).
     /// </summary>
